@@ -1,0 +1,157 @@
+# rtpvault - one non-recursive Makefile.
+#
+#   make            release build: build/rel/rtpvault
+#   make DPDK=0     build without DPDK even when libdpdk is installed
+#   make test       deps, build, every test suite, ASan+UBSan run; last line "N passed, N failed"
+#   make demo       deps, build, record a generated scenario, list, export a WAV
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS
+#   make bench      benchmarks (docs/performance.md)
+#
+# Object files of every variant live under build/<variant>/ so release,
+# sanitizer and no-DPDK builds coexist without recursion.
+
+SHELL := /bin/bash
+CC ?= gcc
+CLANG ?= clang
+PYTHON ?= python3
+B := build
+
+ifeq ($(origin DPDK),undefined)
+DPDK := $(shell pkg-config --exists libdpdk 2>/dev/null && echo 1 || echo 0)
+endif
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla -Werror
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g $(WARN) -Iparsers -Iengine -Istorage
+REL_CFLAGS := $(BASE_CFLAGS) -O2 -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ASAN_CFLAGS := $(BASE_CFLAGS) -O1 $(SAN_FLAGS)
+
+ENGINE_PKGS := libpcap lmdb libcrypto spandsp opus libbcg729
+PKG_CFLAGS := $(shell pkg-config --cflags $(ENGINE_PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(ENGINE_PKGS) 2>/dev/null) -lpthread -lm
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+PARSER_SRCS := $(sort $(wildcard parsers/*.c))
+STORAGE_SRCS := $(sort $(wildcard storage/*.c))
+ENGINE_ALL := $(sort $(wildcard engine/*.c))
+DPDK_SRCS := $(filter engine/dpdk%.c,$(ENGINE_ALL))
+ENGINE_SRCS := $(filter-out engine/main.c $(DPDK_SRCS),$(ENGINE_ALL))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+
+ifeq ($(DPDK),1)
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk)
+DPDK_LIBS := $(shell pkg-config --libs libdpdk) -lrte_net_ring
+DPDK_DEF := -DRV_HAVE_DPDK=1
+else
+DPDK_SRCS :=
+DPDK_DEF := -DRV_HAVE_DPDK=0
+endif
+
+# objects per variant
+objs = $(patsubst %.c,$(B)/$(1)/%.o,$(2))
+REL_PARSER_OBJS := $(call objs,rel,$(PARSER_SRCS))
+REL_LIB_OBJS := $(call objs,rel,$(PARSER_SRCS) $(STORAGE_SRCS) $(ENGINE_SRCS) $(DPDK_SRCS))
+ASAN_PARSER_OBJS := $(call objs,asan,$(PARSER_SRCS))
+ASAN_LIB_OBJS := $(call objs,asan,$(PARSER_SRCS) $(STORAGE_SRCS) $(ENGINE_SRCS))
+NODPDK_LIB_OBJS := $(call objs,nodpdk,$(PARSER_SRCS) $(STORAGE_SRCS) $(ENGINE_SRCS))
+
+REL_BIN := $(B)/rel/rtpvault
+ASAN_BIN := $(B)/asan/rtpvault
+NODPDK_BIN := $(B)/nodpdk/rtpvault
+REL_UNITS := $(patsubst tests/unit/%.c,$(B)/rel/tests/%,$(UNIT_SRCS))
+ASAN_UNITS := $(patsubst tests/unit/%.c,$(B)/asan/tests/%,$(UNIT_SRCS))
+REPLAYS := $(patsubst %,$(B)/asan/replay_%,$(FUZZ_NAMES))
+FUZZERS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+.PHONY: all deps test demo fuzz bench clean docs check-nodpdk
+all: $(REL_BIN) rtpvault
+
+rtpvault: $(REL_BIN)
+	ln -sf $(REL_BIN) rtpvault
+
+deps:
+	@bash scripts/install-deps.sh
+
+# --- compile rules (one per variant) ---
+$(B)/rel/engine/dpdk%.o: engine/dpdk%.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(DPDK_DEF) $(DPDK_CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+$(B)/rel/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) $(DPDK_DEF) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/asan/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ASAN_CFLAGS) -DRV_HAVE_DPDK=0 $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/nodpdk/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(REL_CFLAGS) -DRV_HAVE_DPDK=0 $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+
+# --- binaries ---
+$(REL_BIN): $(B)/rel/engine/main.o $(REL_LIB_OBJS)
+	$(CC) -o $@ $^ $(PKG_LIBS) $(DPDK_LIBS)
+$(ASAN_BIN): $(B)/asan/engine/main.o $(ASAN_LIB_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+$(NODPDK_BIN): $(B)/nodpdk/engine/main.o $(NODPDK_LIB_OBJS)
+	$(CC) -o $@ $^ $(PKG_LIBS)
+
+# unit tests: parser tests link parsers only (proves they need libc only)
+$(B)/rel/tests/test_p_%: $(B)/rel/tests/unit/test_p_%.o $(REL_PARSER_OBJS)
+	$(CC) -o $@ $^ $(CMOCKA_LIBS)
+$(B)/asan/tests/test_p_%: $(B)/asan/tests/unit/test_p_%.o $(ASAN_PARSER_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS)
+$(B)/rel/tests/test_%: $(B)/rel/tests/unit/test_%.o $(REL_LIB_OBJS)
+	$(CC) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(DPDK_LIBS)
+$(B)/asan/tests/test_%: $(B)/asan/tests/unit/test_%.o $(ASAN_LIB_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# replay mains for fuzz targets (gcc + ASan/UBSan): reproduce crashes without clang
+$(B)/asan/replay_%: $(B)/asan/tests/fuzz/fuzz_%.o $(B)/asan/tests/fuzz/replay_main.o $(ASAN_LIB_OBJS)
+	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+
+# libFuzzer targets (clang)
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iparsers -Iengine -Istorage -DRV_HAVE_DPDK=0 \
+	-fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS)
+$(B)/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+$(B)/fuzz/fuzz_%: $(B)/fuzz/tests/fuzz/fuzz_%.o $(call objs,fuzz,$(PARSER_SRCS) $(STORAGE_SRCS) $(ENGINE_SRCS))
+	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+FUZZ_SECONDS ?= 30
+fuzz: $(FUZZERS)
+	@for n in $(FUZZ_NAMES); do \
+	  mkdir -p $(B)/fuzz/corpus/$$n; \
+	  echo "fuzz $$n for $(FUZZ_SECONDS)s"; \
+	  $(B)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(B)/fuzz/crash-$$n- \
+	    $(B)/fuzz/corpus/$$n $$( [ -d tests/fuzz/corpus/$$n ] && echo tests/fuzz/corpus/$$n ) \
+	    $$( [ -d tests/regress/$$n ] && echo tests/regress/$$n ) >$(B)/fuzz/$$n.log 2>&1 \
+	    || { echo "fuzz $$n FAILED: see $(B)/fuzz/$$n.log"; exit 1; }; \
+	  tail -n 1 $(B)/fuzz/$$n.log; \
+	done
+
+check-nodpdk: $(NODPDK_BIN)
+
+test: deps
+	@$(MAKE) --no-print-directory build-tests
+	@bash tests/run-all.sh
+
+.PHONY: build-tests
+build-tests: $(REL_BIN) $(ASAN_BIN) $(NODPDK_BIN) $(REL_UNITS) $(ASAN_UNITS) $(REPLAYS)
+
+demo: deps
+	@$(MAKE) --no-print-directory $(REL_BIN)
+	@bash scripts/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory $(REL_BIN)
+	@bash scripts/bench.sh
+
+docs: $(REL_BIN)
+	$(REL_BIN) config-doc > docs/config.md
+
+clean:
+	rm -rf $(B) rtpvault
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
