@@ -1,0 +1,141 @@
+/*
+ * config_keys.h - the one table of rtpvault configuration keys.
+ *
+ * Every key exists exactly once, here.  The table is an X-macro: config.h
+ * expands it into the fields of struct rv_config, config.c into the key
+ * descriptors that drive defaults, parsing, validation, docs/config.md
+ * (config_write_doc) and the commented default file etc/rtpvault.conf
+ * (config_write_default).  Adding a key is adding a line here, then
+ * regenerating the two files (see docs/config.md).
+ *
+ * Entry:  X(section, key, TYPE, "default", "min", "max", VALUES, "doc")
+ *
+ *   section  identifier of a section listed in RV_CONFIG_SECTIONS
+ *   key      the key name as written in the file; also the C field name
+ *            suffix: the field is <section>_<key> (cfg->rtp_probation),
+ *            and just <key> inside a profile (cfg->profiles[i].retention)
+ *   TYPE     BOOL INT SIZE DURATION STRING ENUM LIST PORTS REGEX
+ *   default  the text an operator would write (parsed at startup by the same
+ *            code as the file, so a default can never bypass validation)
+ *   min/max  bounds as operator text ("1s", "64K", "10"), "" = unbounded;
+ *            only INT, SIZE and DURATION have bounds
+ *   VALUES   ENUM only: a macro V(CONSTANT, "word") listing allowed words;
+ *            the constants become C enum values (0, 1, ...) stored in the
+ *            int field.  Other types pass RV_NOVALS.
+ *   doc      one sentence for docs and the default file
+ *
+ * Does NOT: hold cross-key rules (none exist yet) or per-key help longer than
+ * one sentence.
+ */
+#ifndef RV_ENGINE_CONFIG_KEYS_H
+#define RV_ENGINE_CONFIG_KEYS_H
+
+/* S(section, "doc") - order here is the order in docs and default file. */
+#define RV_CONFIG_SECTIONS(S) \
+	S(capture, "Where packets come from and how they are read.") \
+	S(sip, "How SIP signalling is recognised and how long call state lives.") \
+	S(rtp, "How RTP media is attached to calls and when a call without BYE ends.") \
+	S(limits, "Hard bounds on memory and state; excess is dropped and counted, never allocated.") \
+	S(log, "What the daemon writes to its log.")
+
+/* Allowed words of ENUM keys: V(C constant, "word"). */
+#define RV_NOVALS(V)
+#define RV_E_CAPTURE_BACKEND(V) \
+	V(RV_CAPTURE_PCAP, "pcap") \
+	V(RV_CAPTURE_DPDK, "dpdk")
+#define RV_E_LOG_LEVEL(V) \
+	V(RV_LOG_ERROR, "error") \
+	V(RV_LOG_WARN, "warn") \
+	V(RV_LOG_INFO, "info") \
+	V(RV_LOG_DEBUG, "debug")
+#define RV_E_LOG_NUMBERS(V) \
+	V(RV_NUMBERS_MASKED, "masked") \
+	V(RV_NUMBERS_FULL, "full")
+
+/* clang-format off */
+#define RV_CONFIG_KEYS(X) \
+	X(capture, backend, ENUM, "pcap", "", "", RV_E_CAPTURE_BACKEND, \
+	  "Capture backend: pcap (libpcap: live interface or file) or dpdk (only in a DPDK build).") \
+	X(capture, interface, STRING, "", "", "", RV_NOVALS, \
+	  "Network interface for live capture; empty means it is given on the command line.") \
+	X(capture, bpf_filter, STRING, "", "", "", RV_NOVALS, \
+	  "BPF filter (pcap-filter syntax) applied to live capture; empty captures everything.") \
+	X(capture, snaplen, INT, "65535", "64", "262144", RV_NOVALS, \
+	  "Bytes captured per packet; longer packets are truncated and counted.") \
+	X(capture, buffer_size, SIZE, "64M", "1M", "4G", RV_NOVALS, \
+	  "Kernel ring buffer for live capture (TPACKET_V3).") \
+	X(capture, poll_timeout, DURATION, "100ms", "1ms", "10s", RV_NOVALS, \
+	  "Longest wait for packets before timers run on an idle link.") \
+	\
+	X(sip, ports, PORTS, "5060,5061", "", "", RV_NOVALS, \
+	  "UDP/TCP/SCTP ports always treated as SIP.") \
+	X(sip, detect_any_port, BOOL, "true", "", "", RV_NOVALS, \
+	  "Also recognise SIP by its first line on other ports.") \
+	X(sip, invite_timeout, DURATION, "120s", "1s", "1h", RV_NOVALS, \
+	  "How long a call may stay without a final response.") \
+	X(sip, linger, DURATION, "5s", "0s", "5m", RV_NOVALS, \
+	  "How long an ended call's state is kept to absorb retransmissions and late packets.") \
+	X(sip, max_call_duration, DURATION, "4h", "1m", "7d", RV_NOVALS, \
+	  "A call still up after this long is ended and flagged.") \
+	X(sip, max_callid_len, INT, "256", "16", "4096", RV_NOVALS, \
+	  "Longer Call-IDs are dropped and counted.") \
+	\
+	X(rtp, inactivity_timeout, DURATION, "60s", "1s", "1h", RV_NOVALS, \
+	  "An answered call with no BYE ends after this long without RTP or SIP.") \
+	X(rtp, probation, INT, "2", "1", "10", RV_NOVALS, \
+	  "In-sequence packets a new SSRC needs before it is attached to a call (RFC 3550 A.1).") \
+	X(rtp, port_only_fallback, BOOL, "true", "", "", RV_NOVALS, \
+	  "Match RTP by port alone when no address matches (NAT).") \
+	X(rtp, inband_dtmf, BOOL, "true", "", "", RV_NOVALS, \
+	  "Detect DTMF tones in G.711 audio (spandsp).") \
+	X(rtp, rtcp, BOOL, "true", "", "", RV_NOVALS, \
+	  "Parse RTCP sent on the port above each RTP stream for quality statistics.") \
+	\
+	X(limits, max_calls, INT, "20000", "1", "10000000", RV_NOVALS, \
+	  "Calls tracked at once; new calls beyond this are dropped and counted.") \
+	X(limits, max_streams, INT, "100000", "1", "40000000", RV_NOVALS, \
+	  "RTP streams tracked at once.") \
+	X(limits, max_expectations, INT, "100000", "1", "40000000", RV_NOVALS, \
+	  "Media addresses announced in SDP and waiting for RTP, at once.") \
+	X(limits, max_tcp_conns, INT, "10000", "1", "1000000", RV_NOVALS, \
+	  "TCP connections reassembled at once (SIP over TCP).") \
+	X(limits, tcp_buffer, SIZE, "64K", "4K", "16M", RV_NOVALS, \
+	  "Reassembly buffer per TCP connection and direction.") \
+	X(limits, tcp_ooo_segments, INT, "32", "0", "1024", RV_NOVALS, \
+	  "Out-of-order segments held per TCP connection and direction.") \
+	X(limits, tcp_idle_timeout, DURATION, "300s", "1s", "1d", RV_NOVALS, \
+	  "A TCP connection without packets for this long is forgotten.") \
+	X(limits, max_frag_datagrams, INT, "4096", "1", "1000000", RV_NOVALS, \
+	  "IP datagrams being reassembled from fragments at once.") \
+	X(limits, max_frag_bytes, SIZE, "8M", "64K", "1G", RV_NOVALS, \
+	  "Memory for all IP fragments waiting for reassembly.") \
+	X(limits, frag_timeout, DURATION, "5s", "100ms", "120s", RV_NOVALS, \
+	  "An incomplete fragmented datagram is dropped after this long.") \
+	X(limits, report_buffer, INT, "65536", "0", "10000000", RV_NOVALS, \
+	  "Finished calls kept for sorting before analyze prints them.") \
+	\
+	X(log, level, ENUM, "info", "", "", RV_E_LOG_LEVEL, \
+	  "Least severe log messages written.") \
+	X(log, numbers, ENUM, "masked", "", "", RV_E_LOG_NUMBERS, \
+	  "How phone numbers appear in log lines.")
+
+/*
+ * Profiles: repeated sections "[profile NAME]", at most RV_CONFIG_MAX_PROFILES.
+ * Reserved for the compliance work (which calls get which retention); the
+ * engine does not act on them yet.  Same entry shape; section is "profile".
+ */
+#define RV_CONFIG_PROFILE_DOC \
+	"Named call profiles, reserved for compliance rules (not yet acted on): " \
+	"one [profile NAME] section per profile, NAME being 1 to 64 letters, digits, " \
+	"'_', '.' or '-'"
+
+#define RV_CONFIG_PROFILE_KEYS(X) \
+	X(profile, retention, DURATION, "180d", "0s", "100y", RV_NOVALS, \
+	  "How long recordings of calls matching this profile are kept; 0s keeps them forever.") \
+	X(profile, match_callee_prefixes, LIST, "", "", "", RV_NOVALS, \
+	  "Comma-separated callee number prefixes this profile applies to; empty matches none.") \
+	X(profile, match_callee_regex, REGEX, "", "", "", RV_NOVALS, \
+	  "POSIX extended regular expression on the callee URI; empty matches none.")
+/* clang-format on */
+
+#endif
