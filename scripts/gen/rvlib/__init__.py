@@ -1,0 +1,1 @@
+"""rvlib: building blocks for rtpvault's deterministic traffic generator (stdlib only)."""
