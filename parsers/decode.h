@@ -98,7 +98,8 @@ enum dec_err {
 	DEC_E_BAD_VXLAN = -17,
 	DEC_E_SNAPLEN = -18,     /* IP total length beyond captured bytes */
 	DEC_E_BAD_LINK = -19,    /* unknown link type */
-	DEC_E__COUNT = 20
+	DEC_E_BAD_IPV6 = -20,    /* IPv6 version nibble wrong, or payload length 0 (jumbogram) */
+	DEC_E__COUNT = 21
 };
 
 /* Decodes one captured frame.  Returns 0 or a negative enum dec_err. */
