@@ -14,6 +14,14 @@
  * reading further (ATTACKS B3, B4).  Bounded arrays: extra m= lines or
  * formats are counted in flags, never written out of bounds.  Depends on
  * libc only.
+ *
+ * Decisions: an m= port that is not a number or > 65535 keeps the media
+ * (m-line indexes stay aligned for offer/answer) with port 0 and sets
+ * SDP_F_BAD_PORT; formats are only read as payload types when the proto is
+ * RTP ("RTP/..." or containing "/RTP/", e.g. UDP/TLS/RTP/SAVPF); a media
+ * c= that cannot be parsed leaves that media with has_conn false (no
+ * fallback to the session c=); the first a=rtpmap for a pt wins; a
+ * session-level a=ptime is inherited by media.
  */
 #ifndef RV_PARSERS_SDP_H
 #define RV_PARSERS_SDP_H

@@ -101,7 +101,13 @@ bool sip_looks_like(const uint8_t *p, size_t len);
 /* tcpreasm_frame_fn for SIP over stream transports (see tcpreasm.h).
  * A message without Content-Length has an empty body (RFC 3261 sec. 18.3).
  * Keep-alive CRLFs (RFC 5626) are skipped.  Messages above SIP_MAX_MSG or
- * with an invalid Content-Length are skipped (-1) so the stream resyncs. */
+ * with an invalid Content-Length are skipped (-1) so the stream resyncs.
+ * Details: a first line that is not a SIP start line is skipped up to and
+ * including its LF (bytes with no LF yet that cannot begin a start line are
+ * skipped whole); an invalid or conflicting Content-Length skips the header
+ * block; headers not ended within SIP_MAX_MSG skip the start line.  Each
+ * call rescans from p, so calling it on a slowly growing buffer costs
+ * O(len) per call (bounded by SIP_MAX_MSG). */
 int sip_frame(const uint8_t *p, size_t len, size_t *msg_len, size_t *skip);
 
 /* First header named name (long form; the compact form matches too),
@@ -120,7 +126,9 @@ int sip_body_sdp(const struct sip_msg *m, struct span *sdp);
 /* DTMF carried by a SIP INFO body: application/dtmf-relay ("Signal=5",
  * "Duration=160") or application/dtmf ("5").  Signals 10 and 11 mean '*'
  * and '#'.  Returns 1 with *digit in 0-9 * # A-D (and *duration_ms, 0 when
- * absent), 0 when the body is not a DTMF body, -1 when malformed. */
+ * absent), 0 when the body is not a DTMF body, -1 when malformed.
+ * Only Content-Type is looked at (the caller checks the method); numeric
+ * signals 12-15 map to A-D (RFC 4733 events), a-d to A-D. */
 int sip_info_dtmf(const struct sip_msg *m, char *digit, uint32_t *duration_ms);
 
 #endif
