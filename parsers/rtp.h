@@ -68,6 +68,11 @@ enum rtcp_err {
 	RTCP_E__COUNT = 6
 };
 
+/* Any known type (200-207) may come first: reduced-size RTCP (RFC 5506)
+ * sends a lone feedback or XR packet, so RTCP_E_PT means an unknown type
+ * anywhere in the compound.  Padding (P bit) is accepted on the last
+ * sub-packet only.  1-3 stray bytes after the last sub-packet are ignored
+ * (seen in real captures).  An SRTCP trailer makes the walk fail. */
 int rtcp_parse(const uint8_t *p, size_t len, struct rtcp_info *out);
 const char *rtcp_err_name(int code);
 

@@ -66,7 +66,11 @@ struct tcpreasm_stats {
 	uint64_t ws_bad;          /* malformed WebSocket frames */
 };
 
-/* returns owned */
+/* returns owned.  NULL when frame or cb is NULL, max_conns or max_buf is 0,
+ * or out of memory.  idle_us 0 disables tcpreasm_expire().  Memory held is
+ * at most about max_conns * 3 * max_buf (stream buffer, out-of-order queue,
+ * one fragmented WebSocket message) plus a small struct per direction, as
+ * reported by tcpreasm_bytes().  The callback must not call back into t. */
 struct tcpreasm *tcpreasm_new(const struct tcpreasm_limits *lim, tcpreasm_frame_fn frame,
 			      tcpreasm_msg_fn cb, void *ctx);
 void tcpreasm_free(struct tcpreasm *t);
@@ -75,9 +79,15 @@ void tcpreasm_free(struct tcpreasm *t);
  * it are delivered before it returns. */
 void tcpreasm_feed(struct tcpreasm *t, const struct pkt *p, uint64_t ts_us);
 
+/* Frees directions idle for >= idle_us, oldest first, stopping at the first
+ * direction still active (feed order approximates capture-time order). */
 void tcpreasm_expire(struct tcpreasm *t, uint64_t now_us);
 const struct tcpreasm_stats *tcpreasm_stats(const struct tcpreasm *t);
 uint32_t tcpreasm_conns(const struct tcpreasm *t);
 size_t tcpreasm_bytes(const struct tcpreasm *t);
+
+/* true when the direction of p (or its reverse) is being tracked, so a
+ * caller can keep feeding a connection it accepted earlier on content. */
+bool tcpreasm_tracks(const struct tcpreasm *t, const struct pkt *p);
 
 #endif
