@@ -11,6 +11,14 @@
 # sanitizer and no-DPDK builds coexist without recursion.
 
 SHELL := /bin/bash
+V ?= 0
+ifeq ($(V),0)
+Q := @
+MSG = @printf '  %-6s %s\n' $(1) $(2);
+else
+Q :=
+MSG =
+endif
 CC ?= gcc
 CLANG ?= clang
 PYTHON ?= python3
@@ -77,47 +85,56 @@ deps:
 # --- compile rules (one per variant) ---
 $(B)/rel/engine/dpdk%.o: engine/dpdk%.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(DPDK_DEF) $(DPDK_CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(REL_CFLAGS) $(DPDK_DEF) $(DPDK_CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
 $(B)/rel/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) $(DPDK_DEF) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(REL_CFLAGS) $(DPDK_DEF) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 $(B)/asan/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(ASAN_CFLAGS) -DRV_HAVE_DPDK=0 $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(ASAN_CFLAGS) -DRV_HAVE_DPDK=0 $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 $(B)/nodpdk/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(REL_CFLAGS) -DRV_HAVE_DPDK=0 $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(REL_CFLAGS) -DRV_HAVE_DPDK=0 $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 # --- binaries ---
 $(REL_BIN): $(B)/rel/engine/main.o $(REL_LIB_OBJS)
-	$(CC) -o $@ $^ $(PKG_LIBS) $(DPDK_LIBS)
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) $(DPDK_LIBS)
 $(ASAN_BIN): $(B)/asan/engine/main.o $(ASAN_LIB_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 $(NODPDK_BIN): $(B)/nodpdk/engine/main.o $(NODPDK_LIB_OBJS)
-	$(CC) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
 
 # unit tests: parser tests link parsers only (proves they need libc only)
 $(B)/rel/tests/test_p_%: $(B)/rel/tests/unit/test_p_%.o $(REL_PARSER_OBJS)
-	$(CC) -o $@ $^ $(CMOCKA_LIBS)
+	$(Q)$(CC) -o $@ $^ $(CMOCKA_LIBS)
 $(B)/asan/tests/test_p_%: $(B)/asan/tests/unit/test_p_%.o $(ASAN_PARSER_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS)
+# config tests link the config module alone
+$(B)/rel/tests/test_c_%: $(B)/rel/tests/unit/test_c_%.o $(B)/rel/engine/config.o $(REL_PARSER_OBJS)
+	$(Q)$(CC) -o $@ $^ $(CMOCKA_LIBS)
+$(B)/asan/tests/test_c_%: $(B)/asan/tests/unit/test_c_%.o $(B)/asan/engine/config.o $(ASAN_PARSER_OBJS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS)
 $(B)/rel/tests/test_%: $(B)/rel/tests/unit/test_%.o $(REL_LIB_OBJS)
-	$(CC) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(DPDK_LIBS)
+	$(Q)$(CC) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(DPDK_LIBS)
 $(B)/asan/tests/test_%: $(B)/asan/tests/unit/test_%.o $(ASAN_LIB_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
 
 # replay mains for fuzz targets (gcc + ASan/UBSan): reproduce crashes without clang
+$(B)/asan/replay_p_%: $(B)/asan/tests/fuzz/fuzz_p_%.o $(B)/asan/tests/fuzz/replay_main.o $(ASAN_PARSER_OBJS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^
 $(B)/asan/replay_%: $(B)/asan/tests/fuzz/fuzz_%.o $(B)/asan/tests/fuzz/replay_main.o $(ASAN_LIB_OBJS)
-	$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
 
 # libFuzzer targets (clang)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iparsers -Iengine -Istorage -DRV_HAVE_DPDK=0 \
 	-fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS)
 $(B)/fuzz/%.o: %.c
 	@mkdir -p $(@D)
-	$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(FUZZ_CFLAGS) -c $< -o $@
+$(B)/fuzz/fuzz_p_%: $(B)/fuzz/tests/fuzz/fuzz_p_%.o $(call objs,fuzz,$(PARSER_SRCS))
+	$(Q)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^
 $(B)/fuzz/fuzz_%: $(B)/fuzz/tests/fuzz/fuzz_%.o $(call objs,fuzz,$(PARSER_SRCS) $(STORAGE_SRCS) $(ENGINE_SRCS))
-	$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+	$(Q)$(CLANG) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 FUZZ_SECONDS ?= 30
 fuzz: $(FUZZERS)

@@ -550,3 +550,33 @@ int sctp_next_data(const uint8_t *chunks, size_t len, size_t *off, struct span *
 	}
 	return 0;
 }
+
+int sctp_next_chunk(const uint8_t *chunks, size_t len, size_t *off, struct sctp_data *out)
+{
+	/* every chunk advances *off by at least 4 bytes: bounded by len / 4 */
+	while (*off < len) {
+		size_t o = *off, clen, next;
+		if (len - o < 4)
+			return -1;
+		uint8_t type = chunks[o];
+		clen = rd_be16(chunks + o + 2);
+		if (clen < 4 || clen > len - o)
+			return -1;
+		next = o + ((clen + 3) & ~(size_t)3);
+		if (next > len)
+			next = len;
+		*off = next;
+		if (type != 0)
+			continue;
+		if (clen < 16)
+			return -1;
+		out->flags = chunks[o + 1];
+		out->tsn = rd_be32(chunks + o + 4);
+		out->stream = rd_be16(chunks + o + 8);
+		out->ssn = rd_be16(chunks + o + 10);
+		out->ppid = rd_be32(chunks + o + 12);
+		out->data = span_make(chunks + o + 16, clen - 16);
+		return 1;
+	}
+	return 0;
+}

@@ -120,4 +120,19 @@ const char *dec_err_name(int code);
 int sctp_next_data(const uint8_t *chunks, size_t len, size_t *off, struct span *data,
 		   uint32_t *ppid, unsigned *skipped);
 
+/* SCTP DATA chunk with its framing fields, for callers that reassemble
+ * user messages split over several chunks (RFC 9260 sec. 6.9). */
+struct sctp_data {
+	struct span data;
+	uint32_t tsn;
+	uint16_t stream;
+	uint16_t ssn;
+	uint32_t ppid;
+	uint8_t flags; /* 0x02 B (first fragment), 0x01 E (last), 0x04 U */
+};
+
+/* Like sctp_next_data() but returns every DATA chunk, whole or fragment:
+ * 1 with *out filled, 0 at the end, -1 on a malformed chunk. */
+int sctp_next_chunk(const uint8_t *chunks, size_t len, size_t *off, struct sctp_data *out);
+
 #endif

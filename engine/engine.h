@@ -1,0 +1,228 @@
+/*
+ * engine.h - the correlation core: packets in, calls out.
+ *
+ * One struct engine owns everything one worker needs: decoders' state (IP
+ * and TCP reassembly), the call table (SIP dialogs keyed by Call-ID), the
+ * media expectations learnt from SDP (ip:port -> call and party), and the
+ * RTP streams (5-tuple -> stream).  It runs on capture time: every timer
+ * (INVITE timeout, RTP inactivity, linger after BYE) is measured with the
+ * packets' timestamps, so an offline file gives the same result however
+ * fast it is read.
+ *
+ * What happens to calls is reported through a sink (struct engine_sink):
+ * `analyze` prints them, the recorder (consent gate, storage) keeps them.
+ * The engine does not know which sink it feeds, nor which capture backend
+ * feeds it.
+ *
+ * Bounded state: max_calls, max_streams, max_expectations, TCP and IP
+ * reassembly limits come from the config.  When the call table is full the
+ * oldest call that was never answered is dropped (counted); answered calls
+ * are only ended early when no unanswered call is left to drop.
+ */
+#ifndef RV_ENGINE_H
+#define RV_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "counters.h"
+#include "decode.h"
+#include "rtp.h"
+#include "sip.h"
+#include "util.h"
+
+enum party { PARTY_CALLER = 0, PARTY_CALLEE = 1 };
+#define OTHER_PARTY(p) ((uint8_t)(1 - (p)))
+
+enum call_phase { PH_SETUP = 0, PH_ANSWERED, PH_HOLD, PH_ENDED };
+
+enum end_reason {
+	END_NONE = 0,
+	END_BYE,
+	END_CANCEL,
+	END_REJECTED,
+	END_RTP_INACTIVITY,
+	END_CAPTURE_END,
+	END_TIMEOUT,
+	END_EVICTED,
+};
+
+enum call_outcome { OUT_ANSWERED, OUT_CANCELLED, OUT_REJECTED, OUT_FAILED, OUT_UNANSWERED };
+
+enum dtmf_source { DTMF_RFC4733 = 0, DTMF_SIP_INFO, DTMF_INBAND };
+
+struct rv_dtmf {
+	char digit;
+	uint8_t source; /* enum dtmf_source */
+	uint8_t party;  /* sender */
+	uint64_t ts_us;
+	uint32_t ssrc;     /* rfc4733 / inband */
+	uint16_t seq;      /* RTP sequence of the packet that carried it */
+	uint32_t cseq;     /* sip-info */
+	uint32_t duration_ms;
+};
+
+#define RV_PT_MAP 16
+struct pt_entry {
+	uint8_t pt;
+	uint32_t rate;
+	char enc[24];
+};
+struct pt_map {
+	uint8_t n;
+	struct pt_entry e[RV_PT_MAP];
+};
+
+#define RV_MAX_SSRCS 8
+#define RV_MAX_HELD 9
+
+struct held_pkt {
+	uint64_t ts_us;
+	uint32_t len;
+	uint8_t *data; /* the RTP packet (header + payload), owned */
+};
+
+struct rv_call;
+
+struct rv_stream {
+	struct hnode hn;         /* streams table, by 5-tuple */
+	struct list call_link;   /* call->streams, in order of creation */
+	struct rv_call *call;
+	uint8_t party;           /* who sends */
+	bool port_only;          /* matched by port alone */
+	uint8_t proto_pad;
+	struct ip_addr src, dst;
+	uint16_t sport, dport;
+	uint64_t first_us, last_us;
+
+	uint32_t ssrcs[RV_MAX_SSRCS];
+	uint8_t n_ssrcs;
+	uint64_t pt_bits[2];
+	bool has_audio_pt;
+	uint8_t audio_pt;
+	bool g711;               /* audio is PCMU/PCMA: in-band DTMF possible */
+	bool alaw;
+
+	uint64_t packets;        /* audio packets (incl. duplicates) */
+	uint64_t event_packets;  /* telephone-event packets */
+	uint64_t dups;
+	uint64_t lost_closed;    /* loss of finished segments */
+
+	/* active segment: RFC 3550 A.1 bookkeeping with a duplicate window */
+	bool active;
+	uint32_t ssrc;
+	uint64_t base_ext, max_ext, unique;
+	uint64_t win[2];
+	uint32_t bad_seq;
+
+	/* probation candidate for a new SSRC */
+	uint32_t cand_ssrc;
+	uint16_t cand_last_seq;
+	uint8_t cand_n;
+	struct held_pkt cand[RV_MAX_HELD];
+
+	/* RFC 4733 de-duplication: the (ssrc, timestamp) of the last event */
+	bool ev_valid;
+	uint32_t ev_ssrc, ev_ts;
+
+	/* in-band DTMF (spandsp), allocated on first G.711 packet */
+	void *dtmf_rx;
+
+	void *sink_data;         /* owned by the sink */
+};
+
+struct rv_expect;
+
+struct rv_call {
+	struct hnode hn;         /* calls table, by Call-ID */
+	struct list tl;          /* timer list of its phase */
+	uint64_t tl_since;       /* time it was put on / touched on that list */
+	uint64_t id;             /* record id, monotonic */
+	char *call_id;
+	size_t call_id_len;
+	char caller[64], callee[64];
+	uint64_t caller_tag_h;   /* hash of the caller's From tag */
+	bool callee_tag_set;
+	uint64_t callee_tag_h;
+
+	enum call_phase phase;
+	bool answered, cancel_seen, bye_seen;
+	int final_status;
+	uint32_t invite_cseq;
+	enum end_reason end_reason;
+	uint64_t invite_us, answer_us, end_us, last_us;
+
+	bool hold[2];            /* party's latest SDP says sendonly/inactive/recvonly */
+	struct pt_map pt[2];     /* payload types from each party's SDP */
+
+	struct list streams;
+	unsigned n_streams;
+	struct list expects;
+	unsigned n_expects;
+
+	struct rv_dtmf *dtmf;
+	unsigned n_dtmf, cap_dtmf;
+	uint32_t last_info_cseq[2];
+	bool info_seen[2];
+
+	uint64_t rtcp_packets;
+	uint64_t sip_messages;
+	uint32_t invites, reinvites;
+
+	/* trunk and signalling endpoints of the first INVITE */
+	struct ip_addr sig_src, sig_dst;
+	uint16_t sig_sport, sig_dport;
+
+	void *sink_data;
+};
+
+/* A packet accepted on a stream, as the sink sees it. */
+struct rtp_view {
+	const struct rtp_hdr *h;
+	const uint8_t *pkt;  /* RTP header + payload as captured */
+	size_t len;
+	uint64_t ts_us;
+	bool dup;            /* a copy of a packet already seen */
+	bool event;          /* telephone-event packet */
+};
+
+struct engine_sink {
+	void (*call_new)(void *ctx, struct rv_call *c);
+	/* every SIP message on a call, after the engine has applied it */
+	void (*call_sip)(void *ctx, struct rv_call *c, const struct sip_msg *m, uint8_t sender, uint64_t ts_us);
+	void (*call_answered)(void *ctx, struct rv_call *c);
+	void (*rtp)(void *ctx, struct rv_call *c, struct rv_stream *s, const struct rtp_view *v);
+	void (*dtmf)(void *ctx, struct rv_call *c, const struct rv_dtmf *d);
+	/* the call is over: last chance to read it; freed after return */
+	void (*call_end)(void *ctx, struct rv_call *c);
+	void (*stream_free)(void *ctx, struct rv_stream *s);
+};
+
+struct engine;
+
+/* returns owned; cfg and sink are borrowed for the engine's lifetime */
+struct engine *engine_new(const struct rv_config *cfg, const struct engine_sink *sink, void *ctx);
+void engine_free(struct engine *e);
+void engine_set_link(struct engine *e, enum dec_link link);
+/* One captured frame. */
+void engine_packet(struct engine *e, uint64_t ts_us, const uint8_t *frame, uint32_t caplen, uint32_t wirelen);
+/* Advances capture time without a packet (live capture idle) and runs timers. */
+void engine_tick(struct engine *e, uint64_t now_us);
+/* End of capture: every call still open is ended (capture_end) and reported. */
+void engine_finish(struct engine *e);
+/* Counters including the reassemblers' statistics. */
+void engine_counters(const struct engine *e, struct rv_counters *out);
+/* Current live object counts, for bounds tests and stats. */
+void engine_sizes(const struct engine *e, uint64_t *calls, uint64_t *streams, uint64_t *expects);
+
+enum call_outcome call_outcome(const struct rv_call *c);
+const char *call_outcome_name(enum call_outcome o);
+const char *end_reason_name(enum end_reason r);
+const char *party_name(uint8_t p);
+const char *dtmf_source_name(uint8_t s);
+/* Codec name of the stream's audio payload type ("PCMU"...), "" if none. */
+const char *stream_codec(const struct rv_stream *s);
+uint64_t stream_lost(const struct rv_stream *s);
+
+#endif

@@ -1,0 +1,24 @@
+/*
+ * inband.h - DTMF tones inside G.711 audio, detected by spandsp's DTMF
+ * receiver (ITU-T Q.23/Q.24 compliant, well tested) rather than a
+ * hand-written Goertzel.  One detector per media stream; digits are
+ * returned from the feed call in which spandsp confirms them.
+ */
+#ifndef RV_INBAND_H
+#define RV_INBAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct inband;
+
+/* returns owned, NULL on allocation failure */
+struct inband *inband_new(void);
+/* Feeds G.711 bytes (A-law when alaw, else µ-law).  Digits confirmed while
+ * reading them are written to digits (at most max) and counted in the
+ * return value. */
+int inband_feed(struct inband *ib, const uint8_t *g711, size_t n, bool alaw, char *digits, int max);
+void inband_free(struct inband *ib);
+
+#endif

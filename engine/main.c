@@ -1,0 +1,229 @@
+/*
+ * main.c - the rtpvault command line: one binary, subcommands.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analyze.h"
+#include "capture.h"
+#include "config.h"
+#include "engine.h"
+
+#ifndef RV_VERSION
+#define RV_VERSION "0.1.0"
+#endif
+
+static volatile sig_atomic_t quit_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	quit_flag = 1;
+}
+
+static void install_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rtpvault COMMAND [options]\n"
+		"\n"
+		"  analyze FILE [-c CONF] [--json]     calls, streams and DTMF of a capture (nothing stored)\n"
+		"  analyze -i IFACE [-c CONF] [--json] the same, live, until SIGINT/SIGTERM\n"
+		"  check-config -c CONF                report every problem in a config file\n"
+		"  config-doc                          print the config reference (docs/config.md)\n"
+		"  config-default                      print the commented default config\n"
+		"  version\n");
+}
+
+static struct rv_config *load_config(const char *path)
+{
+	struct rv_config *cfg = NULL;
+	if (!path)
+		return config_default();
+	int n = config_load(path, &cfg, stderr);
+	if (n != 0) {
+		fprintf(stderr, "rtpvault: %s: %d problem%s, not starting\n", path, n, n == 1 ? "" : "s");
+		return NULL;
+	}
+	return cfg;
+}
+
+struct run_ctx {
+	struct engine *e;
+};
+
+static void on_frame(void *ctx, uint64_t ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen)
+{
+	struct run_ctx *r = ctx;
+	engine_packet(r->e, ts, frame, caplen, wirelen);
+}
+
+static int cmd_analyze(int argc, char **argv)
+{
+	const char *conf = NULL, *file = NULL, *iface = NULL;
+	bool json = false, progress = isatty(2);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (strcmp(argv[i], "-i") == 0 && i + 1 < argc)
+			iface = argv[++i];
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--progress") == 0)
+			progress = true;
+		else if (strcmp(argv[i], "--no-progress") == 0)
+			progress = false;
+		else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "rtpvault analyze: unknown option %s\n", argv[i]);
+			return 2;
+		} else if (!file)
+			file = argv[i];
+		else {
+			fprintf(stderr, "rtpvault analyze: more than one capture file given\n");
+			return 2;
+		}
+	}
+	if (!file == !iface) {
+		fprintf(stderr, "usage: rtpvault analyze FILE [-c CONF] [--json] | analyze -i IFACE ...\n");
+		return 2;
+	}
+	struct rv_config *cfg = load_config(conf);
+	if (!cfg)
+		return 1;
+	char err[512];
+	const struct capture_ops *ops = &capture_pcap_ops;
+	struct capture *cap = NULL;
+	if (ops->open(&cap, cfg, file ? file : iface, iface != NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rtpvault analyze: %s\n", err);
+		config_free(cfg);
+		return 1;
+	}
+	struct analyze *an = analyze_new(stdout, json, (size_t)cfg->limits_report_buffer);
+	struct engine *e = an ? engine_new(cfg, analyze_sink(), an) : NULL;
+	if (!e) {
+		fprintf(stderr, "rtpvault analyze: out of memory\n");
+		ops->close(cap);
+		analyze_free(an);
+		config_free(cfg);
+		return 1;
+	}
+	engine_set_link(e, ops->link(cap));
+	install_signals();
+	struct run_ctx rc = { e };
+	uint64_t t0 = util_mono_us(), last_prog = t0, packets = 0;
+	int status = 0;
+	while (!quit_flag) {
+		int n = ops->next(cap, on_frame, &rc, 256);
+		if (n == CAP_EOF)
+			break;
+		if (n == CAP_ERROR) {
+			fprintf(stderr, "rtpvault analyze: capture error\n");
+			status = 1;
+			break;
+		}
+		packets += (uint64_t)(n > 0 ? n : 0);
+		if (iface && n == 0)
+			engine_tick(e, util_wall_us());
+		if (progress && (packets & 0x3fff) < 256) {
+			uint64_t now = util_mono_us();
+			if (now - last_prog > 2000000u) {
+				fprintf(stderr, "\r%" PRIu64 " packets ...", packets);
+				last_prog = now;
+			}
+		}
+	}
+	engine_finish(e);
+	struct rv_counters cnt;
+	engine_counters(e, &cnt);
+	analyze_finish(an, &cnt);
+	uint64_t dt = util_mono_us() - t0;
+	struct capture_stats cs;
+	ops->stats(cap, &cs);
+	if (progress)
+		fputc('\n', stderr);
+	fprintf(stderr, "analyzed %" PRIu64 " packets in %.3f s (%.0f packets/s)", cnt.c[C_packets], dt / 1e6,
+		dt ? cnt.c[C_packets] * 1e6 / (double)dt : 0.0);
+	if (iface)
+		fprintf(stderr, ", kernel dropped %" PRIu64, cs.dropped);
+	fputc('\n', stderr);
+	engine_free(e);
+	analyze_free(an);
+	ops->close(cap);
+	config_free(cfg);
+	fflush(stdout);
+	return status;
+}
+
+static int cmd_check_config(int argc, char **argv)
+{
+	const char *conf = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (!conf && argv[i][0] != '-')
+			conf = argv[i];
+		else {
+			fprintf(stderr, "usage: rtpvault check-config -c FILE\n");
+			return 2;
+		}
+	}
+	if (!conf) {
+		fprintf(stderr, "usage: rtpvault check-config -c FILE\n");
+		return 2;
+	}
+	struct rv_config *cfg = NULL;
+	int n = config_load(conf, &cfg, stderr);
+	if (n) {
+		fprintf(stderr, "%s: %d problem%s\n", conf, n, n == 1 ? "" : "s");
+		return 1;
+	}
+	printf("%s: ok\n", conf);
+	config_free(cfg);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "analyze") == 0)
+		return cmd_analyze(argc - 1, argv + 1);
+	if (strcmp(cmd, "check-config") == 0)
+		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "config-doc") == 0) {
+		config_write_doc(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "config-default") == 0) {
+		config_write_default(stdout);
+		return 0;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("rtpvault %s (DPDK %s)\n", RV_VERSION, RV_HAVE_DPDK ? "built in" : "not built in");
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "rtpvault: unknown command \"%s\"\n", cmd);
+	usage(stderr);
+	return 2;
+}
