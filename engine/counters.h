@@ -66,6 +66,7 @@
 	X(rtp_packets, "RTP packets accepted on streams (audio and events)")                   \
 	X(rtp_malformed_on_call, "malformed RTP on a known stream's 5-tuple, dropped")         \
 	X(rtp_probation_failed, "RTP packets of sources that never passed probation")         \
+	X(rtp_source_rejected, "RTP to a call's port from a source its party never announced (hijack attempt)") \
 	X(rtp_port_only_matches, "RTP streams matched to a call by port alone (NAT)")          \
 	X(rtp_events, "RFC 4733 telephone-event packets")                                      \
 	X(rtp_non_dtmf_events, "RFC 4733 events that are not DTMF digits")                     \

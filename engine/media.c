@@ -121,13 +121,28 @@ void expect_free_call(struct engine *e, struct rv_call *c)
 		expect_del(e, container_of(c->expects.next, struct rv_expect, call_link));
 }
 
-static bool newer(const struct rv_expect *a, const struct rv_expect *b)
+/* How long a call keeps its media addresses against a later SDP of another
+ * call that names the same address: a live call's media cannot be taken
+ * over (ATTACKS B11), while a port reused after a call that silently ended
+ * (no BYE captured) goes to the new call once the old one is quiet. */
+#define EXPECT_HOLD_US 5000000u
+
+static bool call_live(const struct engine *e, const struct rv_call *c)
+{
+	return c->phase != PH_ENDED && c->last_us + EXPECT_HOLD_US >= e->now_us;
+}
+
+/* Prefers the oldest expectation of a live call; otherwise the newest. */
+static bool better(const struct engine *e, const struct rv_expect *a, const struct rv_expect *b)
 {
 	if (!b)
 		return true;
+	bool la = call_live(e, a->call), lb = call_live(e, b->call);
+	if (la != lb)
+		return la;
 	if (a->created_us != b->created_us)
-		return a->created_us > b->created_us;
-	return a->call->id > b->call->id;
+		return la ? a->created_us < b->created_us : a->created_us > b->created_us;
+	return la ? a->call->id < b->call->id : a->call->id > b->call->id;
 }
 
 static struct rv_expect *expect_find(struct engine *e, const struct ip_addr *a, uint16_t port)
@@ -136,10 +151,32 @@ static struct rv_expect *expect_find(struct engine *e, const struct ip_addr *a, 
 	struct rv_expect *best = NULL;
 	for (struct hnode *n = htab_first(&e->exp_addr, h); n; n = htab_next(n, h)) {
 		struct rv_expect *x = container_of(n, struct rv_expect, hn_addr);
-		if (x->port == port && ip_addr_eq(&x->addr, a) && newer(x, best))
+		if (x->port == port && ip_addr_eq(&x->addr, a) && better(e, x, best))
 			best = x;
 	}
 	return best;
+}
+
+/* Did party announce addr (any port) in an SDP of this call? */
+static bool party_announced(const struct rv_call *c, uint8_t party, const struct ip_addr *addr)
+{
+	for (const struct list *l = c->expects.next; l != &c->expects; l = l->next) {
+		const struct rv_expect *x = container_of(l, struct rv_expect, call_link);
+		if (x->party == party && ip_addr_eq(&x->addr, addr))
+			return true;
+	}
+	return false;
+}
+
+/* Does the call already have a stream sent by party to dst:dport? */
+static bool party_sends_to(const struct rv_call *c, uint8_t party, const struct ip_addr *dst, uint16_t dport)
+{
+	for (const struct list *l = c->streams.next; l != &c->streams; l = l->next) {
+		const struct rv_stream *s = container_of(l, struct rv_stream, call_link);
+		if (s->party == party && s->dport == dport && ip_addr_eq(&s->dst, dst))
+			return true;
+	}
+	return false;
 }
 
 static struct rv_expect *expect_find_port(struct engine *e, uint16_t port, uint8_t family)
@@ -148,7 +185,7 @@ static struct rv_expect *expect_find_port(struct engine *e, uint16_t port, uint8
 	struct rv_expect *best = NULL;
 	for (struct hnode *n = htab_first(&e->exp_port, h); n; n = htab_next(n, h)) {
 		struct rv_expect *x = container_of(n, struct rv_expect, hn_port);
-		if (x->port == port && x->addr.family == family && x->kind == EXP_RTP && newer(x, best))
+		if (x->port == port && x->addr.family == family && x->kind == EXP_RTP && better(e, x, best))
 			best = x;
 	}
 	return best;
@@ -534,6 +571,14 @@ bool media_udp(struct engine *e, const struct pkt *p, uint64_t ts, bool known_on
 	struct rv_call *c = x->call;
 	if (!parse_media(e, c, p, x->kind == EXP_RTCP, &hdr, ts))
 		return true;
+	/* A second source sending to a port the party already sends to must be
+	 * an address the party announced in SDP (moved media); the first source
+	 * is learnt as it is (NAT).  Anything else is refused (ATTACKS C10, RTP
+	 * bleed: injected media "locking on" to a call). */
+	if (party_sends_to(c, sender, &p->dst, p->dport) && !party_announced(c, sender, &p->src)) {
+		CNT(&e->cnt, rtp_source_rejected);
+		return true;
+	}
 	if (e->n_streams >= (uint64_t)e->cfg->limits_max_streams) {
 		CNT(&e->cnt, streams_table_full);
 		return true;
