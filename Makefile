@@ -43,7 +43,8 @@ PARSER_SRCS := $(sort $(wildcard parsers/*.c))
 STORAGE_SRCS := $(sort $(wildcard storage/*.c))
 ENGINE_ALL := $(sort $(wildcard engine/*.c))
 DPDK_SRCS := $(filter engine/dpdk%.c,$(ENGINE_ALL))
-ENGINE_SRCS := $(filter-out engine/main.c $(DPDK_SRCS),$(ENGINE_ALL))
+CLI_SRCS := engine/main.c engine/cli_store.c
+ENGINE_SRCS := $(filter-out $(CLI_SRCS) $(DPDK_SRCS),$(ENGINE_ALL))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
@@ -97,11 +98,11 @@ $(B)/nodpdk/%.o: %.c
 	$(Q)$(CC) $(REL_CFLAGS) -DRV_HAVE_DPDK=0 $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 # --- binaries ---
-$(REL_BIN): $(B)/rel/engine/main.o $(REL_LIB_OBJS)
+$(REL_BIN): $(call objs,rel,$(CLI_SRCS)) $(REL_LIB_OBJS)
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) $(DPDK_LIBS)
-$(ASAN_BIN): $(B)/asan/engine/main.o $(ASAN_LIB_OBJS)
+$(ASAN_BIN): $(call objs,asan,$(CLI_SRCS)) $(ASAN_LIB_OBJS)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(PKG_LIBS)
-$(NODPDK_BIN): $(B)/nodpdk/engine/main.o $(NODPDK_LIB_OBJS)
+$(NODPDK_BIN): $(call objs,nodpdk,$(CLI_SRCS)) $(NODPDK_LIB_OBJS)
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS)
 
 # unit tests: parser tests link parsers only (proves they need libc only)
@@ -174,6 +175,7 @@ bench: deps
 
 docs: $(REL_BIN)
 	$(REL_BIN) config-doc > docs/config.md
+	$(REL_BIN) config-default > etc/rtpvault.conf
 
 clean:
 	rm -rf $(B) rtpvault

@@ -36,6 +36,9 @@
 	S(sip, "How SIP signalling is recognised and how long call state lives.") \
 	S(rtp, "How RTP media is attached to calls and when a call without BYE ends.") \
 	S(limits, "Hard bounds on memory and state; excess is dropped and counted, never allocated.") \
+	S(consent, "When a call's audio may be kept: the called party's consent signal and how it is read.") \
+	S(exempt, "Calls recorded without a consent signal because a legal basis requires it.") \
+	S(storage, "Where and how recordings are stored (LMDB, AES-256-GCM).") \
 	S(log, "What the daemon writes to its log.")
 
 /* Allowed words of ENUM keys: V(C constant, "word"). */
@@ -48,6 +51,17 @@
 	V(RV_LOG_WARN, "warn") \
 	V(RV_LOG_INFO, "info") \
 	V(RV_LOG_DEBUG, "debug")
+#define RV_E_CONSENT_PARTY(V) \
+	V(RV_PARTY_CALLEE, "callee") \
+	V(RV_PARTY_CALLER, "caller") \
+	V(RV_PARTY_ANY, "any")
+#define RV_E_PAUSE_PARTY(V) \
+	V(RV_PAUSE_BY_CALLEE, "callee") \
+	V(RV_PAUSE_BY_CALLER, "caller") \
+	V(RV_PAUSE_BY_ANY, "any")
+#define RV_E_PRE_CONSENT(V) \
+	V(RV_PRE_CONSENT_KEEP, "keep") \
+	V(RV_PRE_CONSENT_DISCARD, "discard")
 #define RV_E_LOG_NUMBERS(V) \
 	V(RV_NUMBERS_MASKED, "masked") \
 	V(RV_NUMBERS_FULL, "full")
@@ -92,7 +106,7 @@
 	  "Parse RTCP sent on the port above each RTP stream for quality statistics.") \
 	\
 	X(limits, max_calls, INT, "20000", "1", "10000000", RV_NOVALS, \
-	  "Calls tracked at once; new calls beyond this are dropped and counted.") \
+	  "Calls tracked at once; beyond it the oldest unanswered call is dropped (counted), answered calls last.") \
 	X(limits, max_streams, INT, "100000", "1", "40000000", RV_NOVALS, \
 	  "RTP streams tracked at once.") \
 	X(limits, max_expectations, INT, "100000", "1", "40000000", RV_NOVALS, \
@@ -113,6 +127,71 @@
 	  "An incomplete fragmented datagram is dropped after this long.") \
 	X(limits, report_buffer, INT, "65536", "0", "10000000", RV_NOVALS, \
 	  "Finished calls kept for sorting before analyze prints them.") \
+	\
+	X(consent, party, ENUM, "callee", "", "", RV_E_CONSENT_PARTY, \
+	  "Whose digits count as consent: the callee (the customer of an outbound call), the caller, or any.") \
+	X(consent, window, DURATION, "30s", "1s", "1h", RV_NOVALS, \
+	  "Signals later than this after the answer are ignored; no decision by then means timeout.") \
+	X(consent, grant_digit, STRING, "1", "", "", RV_NOVALS, \
+	  "DTMF digit that grants consent.") \
+	X(consent, refuse_digit, STRING, "0", "", "", RV_NOVALS, \
+	  "DTMF digit that refuses consent.") \
+	X(consent, withdraw_digit, STRING, "9", "", "", RV_NOVALS, \
+	  "DTMF digit that withdraws consent: audio is no longer kept from that moment.") \
+	X(consent, methods, LIST, "rfc4733, sip-info, inband, sip-header", "", "", RV_NOVALS, \
+	  "Consent signals that count: rfc4733, sip-info, inband, sip-header.") \
+	X(consent, header, STRING, "X-Recording-Consent", "", "", RV_NOVALS, \
+	  "SIP header (any in-dialog message, either party) that carries a consent decision set by the dialer.") \
+	X(consent, header_grant, LIST, "granted", "", "", RV_NOVALS, \
+	  "Values of the consent header that grant (case-insensitive).") \
+	X(consent, header_deny, LIST, "denied", "", "", RV_NOVALS, \
+	  "Values of the consent header that refuse (case-insensitive).") \
+	X(consent, pre_consent_audio, ENUM, "keep", "", "", RV_E_PRE_CONSENT, \
+	  "Whether audio held before a grant (announcement, key press) is kept once consent is granted.") \
+	X(consent, pause_sequence, STRING, "*1", "", "", RV_NOVALS, \
+	  "DTMF digits from pause_party that pause keeping audio (payment card data); empty disables.") \
+	X(consent, resume_sequence, STRING, "*2", "", "", RV_NOVALS, \
+	  "DTMF digits from pause_party that resume keeping audio.") \
+	X(consent, pause_party, ENUM, "caller", "", "", RV_E_PAUSE_PARTY, \
+	  "Whose digits pause and resume (usually the agent, i.e. the caller of an outbound call).") \
+	X(consent, pause_header, STRING, "X-Recording-Pause", "", "", RV_NOVALS, \
+	  "SIP header whose value pause or resume pauses or resumes keeping audio; empty disables.") \
+	X(consent, max_pending_per_call, SIZE, "2M", "64K", "1G", RV_NOVALS, \
+	  "RAM holding one call's audio before a decision; beyond it the oldest packets are wiped (counted).") \
+	X(consent, max_pending_total, SIZE, "256M", "1M", "64G", RV_NOVALS, \
+	  "RAM holding all calls' audio before a decision; beyond it the oldest pending call is wiped (counted).") \
+	\
+	X(exempt, callee_prefixes, LIST, "", "", "", RV_NOVALS, \
+	  "Callee numbers starting with one of these are recorded without consent (e.g. emergency services).") \
+	X(exempt, caller_prefixes, LIST, "", "", "", RV_NOVALS, \
+	  "Caller numbers starting with one of these are recorded without consent.") \
+	X(exempt, callee_regex, REGEX, "", "", "", RV_NOVALS, \
+	  "POSIX extended regular expression on the callee number; a match is exempt.") \
+	X(exempt, caller_regex, REGEX, "", "", "", RV_NOVALS, \
+	  "POSIX extended regular expression on the caller number; a match is exempt.") \
+	X(exempt, trunks, LIST, "", "", "", RV_NOVALS, \
+	  "IP addresses of trunks whose calls are exempt (signalling source or destination of the INVITE).") \
+	X(exempt, header, STRING, "", "", "", RV_NOVALS, \
+	  "\"Name: value\" on the initial INVITE that makes a call exempt; empty disables.") \
+	X(exempt, basis, STRING, "legal obligation", "", "", RV_NOVALS, \
+	  "Legal basis stored with every exempt call.") \
+	\
+	X(storage, path, STRING, "./var/store", "", "", RV_NOVALS, \
+	  "Directory of the LMDB store (created 0700).") \
+	X(storage, key_file, STRING, "./var/kek.key", "", "", RV_NOVALS, \
+	  "Key-encryption key: 32 bytes, mode 0400, made by rtpvault keys init; capture refuses to start without it.") \
+	X(storage, map_size, SIZE, "1G", "1M", "65536G", RV_NOVALS, \
+	  "Initial LMDB map size.") \
+	X(storage, map_grow, BOOL, "true", "", "", RV_NOVALS, \
+	  "When the map is full, double it (up to map_max) instead of refusing new recordings.") \
+	X(storage, map_max, SIZE, "64G", "1M", "65536G", RV_NOVALS, \
+	  "Largest map size map_grow may reach.") \
+	X(storage, commit_interval, DURATION, "200ms", "1ms", "10s", RV_NOVALS, \
+	  "Longest time sealed audio waits before the writer commits it.") \
+	X(storage, commit_batch, INT, "256", "1", "100000", RV_NOVALS, \
+	  "Writes per LMDB transaction at most.") \
+	X(storage, writer_queue, INT, "4096", "16", "1000000", RV_NOVALS, \
+	  "Sealed items waiting for the writer thread; when full the engine waits (counted).") \
 	\
 	X(log, level, ENUM, "info", "", "", RV_E_LOG_LEVEL, \
 	  "Least severe log messages written.") \

@@ -13,8 +13,16 @@
 #include <spandsp/super_tone_rx.h>
 #include <spandsp/dtmf.h>
 
+/* Frames quieter than this cannot hold a DTMF tone spandsp would accept
+ * (its default threshold is -26 dBm0 per tone; this is about -36 dBm0 for
+ * the whole frame).  They are not run through the Goertzel filters, except
+ * the first quiet frame after a loud one, so the detector still sees every
+ * tone end and a repeated digit is reported again. */
+#define QUIET_MEAN_SQUARE 60000
+
 struct inband {
 	dtmf_rx_state_t *rx;
+	bool quiet;
 	char *out;
 	int n, max;
 };
@@ -47,9 +55,15 @@ int inband_feed(struct inband *ib, const uint8_t *g711, size_t n, bool alaw, cha
 	ib->max = max;
 	while (n) {
 		size_t k = n < 320 ? n : 320;
-		for (size_t i = 0; i < k; i++)
+		uint64_t energy = 0;
+		for (size_t i = 0; i < k; i++) {
 			amp[i] = alaw ? alaw_to_linear(g711[i]) : ulaw_to_linear(g711[i]);
-		dtmf_rx(ib->rx, amp, (int)k);
+			energy += (uint64_t)((int32_t)amp[i] * amp[i]);
+		}
+		bool quiet = energy < (uint64_t)QUIET_MEAN_SQUARE * k;
+		if (!(quiet && ib->quiet))
+			dtmf_rx(ib->rx, amp, (int)k);
+		ib->quiet = quiet;
 		g711 += k;
 		n -= k;
 	}

@@ -11,6 +11,7 @@
 
 #include "analyze.h"
 #include "capture.h"
+#include "cli.h"
 #include "config.h"
 #include "engine.h"
 
@@ -41,15 +42,21 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: rtpvault COMMAND [options]\n"
 		"\n"
+		"  keys init -c CONF                   create the key-encryption key (mode 0400)\n"
+		"  capture -c CONF -r FILE | -i IFACE  record calls with consent into the store\n"
+		"  calls -c CONF [--json] [--since T] [--until T] [--number N] [--consent STATE]\n"
+		"  show -c CONF CALL-ID [--json]       metadata and consent evidence of a call\n"
+		"  export -c CONF CALL-ID --purpose TEXT --format pcap|wav|all -o DIR\n"
 		"  analyze FILE [-c CONF] [--json]     calls, streams and DTMF of a capture (nothing stored)\n"
 		"  analyze -i IFACE [-c CONF] [--json] the same, live, until SIGINT/SIGTERM\n"
 		"  check-config -c CONF                report every problem in a config file\n"
+		"  config-show [-c CONF] [SECTION.KEY] the effective configuration, or one value\n"
 		"  config-doc                          print the config reference (docs/config.md)\n"
 		"  config-default                      print the commented default config\n"
 		"  version\n");
 }
 
-static struct rv_config *load_config(const char *path)
+struct rv_config *cli_load_config(const char *path)
 {
 	struct rv_config *cfg = NULL;
 	if (!path)
@@ -101,24 +108,43 @@ static int cmd_analyze(int argc, char **argv)
 		fprintf(stderr, "usage: rtpvault analyze FILE [-c CONF] [--json] | analyze -i IFACE ...\n");
 		return 2;
 	}
-	struct rv_config *cfg = load_config(conf);
+	struct rv_config *cfg = cli_load_config(conf);
 	if (!cfg)
 		return 1;
-	char err[512];
-	const struct capture_ops *ops = &capture_pcap_ops;
-	struct capture *cap = NULL;
-	if (ops->open(&cap, cfg, file ? file : iface, iface != NULL, err, sizeof(err)) < 0) {
-		fprintf(stderr, "rtpvault analyze: %s\n", err);
-		config_free(cfg);
-		return 1;
-	}
 	struct analyze *an = analyze_new(stdout, json, (size_t)cfg->limits_report_buffer);
 	struct engine *e = an ? engine_new(cfg, analyze_sink(), an) : NULL;
 	if (!e) {
 		fprintf(stderr, "rtpvault analyze: out of memory\n");
-		ops->close(cap);
 		analyze_free(an);
 		config_free(cfg);
+		return 1;
+	}
+	int status = cli_run_capture(e, cfg, file ? file : iface, iface != NULL, progress, "analyze");
+	if (status == 0 || iface) {
+		struct rv_counters cnt;
+		engine_counters(e, &cnt);
+		analyze_finish(an, &cnt);
+	}
+	engine_free(e);
+	analyze_free(an);
+	config_free(cfg);
+	fflush(stdout);
+	return status;
+}
+
+int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *source, bool live, bool progress,
+		    const char *cmd)
+{
+	char err[512];
+	const struct capture_ops *ops = capture_find(config_enum_word("capture", "backend", cfg->capture_backend),
+						     err, sizeof(err));
+	struct capture *cap = NULL;
+	if (!ops) {
+		fprintf(stderr, "rtpvault %s: %s\n", cmd, err);
+		return 1;
+	}
+	if (ops->open(&cap, cfg, source, live, err, sizeof(err)) < 0) {
+		fprintf(stderr, "rtpvault %s: %s\n", cmd, err);
 		return 1;
 	}
 	engine_set_link(e, ops->link(cap));
@@ -131,17 +157,18 @@ static int cmd_analyze(int argc, char **argv)
 		if (n == CAP_EOF)
 			break;
 		if (n == CAP_ERROR) {
-			fprintf(stderr, "rtpvault analyze: capture error\n");
+			fprintf(stderr, "rtpvault %s: capture error\n", cmd);
 			status = 1;
 			break;
 		}
 		packets += (uint64_t)(n > 0 ? n : 0);
-		if (iface && n == 0)
+		if (live && n == 0)
 			engine_tick(e, util_wall_us());
-		if (progress && (packets & 0x3fff) < 256) {
+		if (progress) {
 			uint64_t now = util_mono_us();
 			if (now - last_prog > 2000000u) {
-				fprintf(stderr, "\r%" PRIu64 " packets ...", packets);
+				fprintf(stderr, "\r%s: %" PRIu64 " packets, %.0f packets/s ...", cmd, packets,
+					packets * 1e6 / (double)(now - t0));
 				last_prog = now;
 			}
 		}
@@ -149,22 +176,17 @@ static int cmd_analyze(int argc, char **argv)
 	engine_finish(e);
 	struct rv_counters cnt;
 	engine_counters(e, &cnt);
-	analyze_finish(an, &cnt);
 	uint64_t dt = util_mono_us() - t0;
 	struct capture_stats cs;
 	ops->stats(cap, &cs);
 	if (progress)
 		fputc('\n', stderr);
-	fprintf(stderr, "analyzed %" PRIu64 " packets in %.3f s (%.0f packets/s)", cnt.c[C_packets], dt / 1e6,
+	fprintf(stderr, "%s: %" PRIu64 " packets in %.3f s (%.0f packets/s)", cmd, cnt.c[C_packets], dt / 1e6,
 		dt ? cnt.c[C_packets] * 1e6 / (double)dt : 0.0);
-	if (iface)
+	if (live)
 		fprintf(stderr, ", kernel dropped %" PRIu64, cs.dropped);
 	fputc('\n', stderr);
-	engine_free(e);
-	analyze_free(an);
 	ops->close(cap);
-	config_free(cfg);
-	fflush(stdout);
 	return status;
 }
 
@@ -196,6 +218,68 @@ static int cmd_check_config(int argc, char **argv)
 	return 0;
 }
 
+/* config-show -c CONF [SECTION.KEY]: the effective configuration, or one value. */
+static int cmd_config_show(int argc, char **argv)
+{
+	const char *conf = NULL, *key = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
+			conf = argv[++i];
+		else if (!key)
+			key = argv[i];
+		else {
+			fprintf(stderr, "usage: rtpvault config-show [-c CONF] [SECTION.KEY]\n");
+			return 2;
+		}
+	}
+	struct rv_config *cfg = cli_load_config(conf);
+	if (!cfg)
+		return 1;
+	if (!key) {
+		config_dump(cfg, stdout);
+		config_free(cfg);
+		return 0;
+	}
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&buf, &len);
+	config_dump(cfg, m);
+	fclose(m);
+	const char *dot = strchr(key, '.');
+	int rc = 1;
+	if (dot) {
+		char sect[80];
+		snprintf(sect, sizeof(sect), "[%.*s]", (int)(dot - key), key);
+		const char *name = dot + 1;
+		bool in = false;
+		for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+			if (line[0] == '[') {
+				in = strcmp(line, sect) == 0;
+				continue;
+			}
+			size_t nl = strlen(name);
+			if (in && strncmp(line, name, nl) == 0 && (line[nl] == ' ' || line[nl] == '=')) {
+				const char *v = strchr(line, '=');
+				v = v ? v + 1 : "";
+				while (*v == ' ')
+					v++;
+				size_t vl = strlen(v);
+				if (vl >= 2 && v[0] == '"' && v[vl - 1] == '"')
+					printf("%.*s\n", (int)(vl - 2), v + 1);
+				else
+					printf("%s\n", v);
+				rc = 0;
+				break;
+			}
+		}
+	}
+	if (rc)
+		fprintf(stderr, "rtpvault config-show: no key %s (write it as section.key)\n", key);
+	free(buf);
+	config_free(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -205,8 +289,20 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "analyze") == 0)
 		return cmd_analyze(argc - 1, argv + 1);
+	if (strcmp(cmd, "keys") == 0)
+		return cmd_keys(argc - 1, argv + 1);
+	if (strcmp(cmd, "capture") == 0)
+		return cmd_capture(argc - 1, argv + 1);
+	if (strcmp(cmd, "calls") == 0)
+		return cmd_calls(argc - 1, argv + 1);
+	if (strcmp(cmd, "show") == 0)
+		return cmd_show(argc - 1, argv + 1);
+	if (strcmp(cmd, "export") == 0)
+		return cmd_export(argc - 1, argv + 1);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
+	if (strcmp(cmd, "config-show") == 0)
+		return cmd_config_show(argc - 1, argv + 1);
 	if (strcmp(cmd, "config-doc") == 0) {
 		config_write_doc(stdout);
 		return 0;

@@ -1,25 +1,41 @@
 #!/usr/bin/env bash
-# make demo: generate a call-center capture with the bundled generator, analyze
-# it with the default config, and show the calls (table and JSON).
+# make demo: the whole loop with the shipped config (etc/rtpvault.conf):
+# generate a call-center capture, create the key, record it (consent gate,
+# encrypted LMDB store), list the calls, and export a consented call as WAV.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${DEMO_OUT:-out/demo}
-mkdir -p "$OUT"
+CONF=etc/rtpvault.conf
 BIN=build/rel/rtpvault
-echo "== generating a capture of overlapping calls (scripts/gen/rvgen.py, seed 1)"
-python3 scripts/gen/rvgen.py --scenario analyze --seed 1 --out "$OUT"
-echo "== checking the shipped config"
-$BIN check-config -c etc/rtpvault.conf
-echo "== rtpvault analyze $OUT/analyze.pcap -c etc/rtpvault.conf"
-$BIN analyze "$OUT/analyze.pcap" -c etc/rtpvault.conf | tee "$OUT/analyze.txt" | head -60
-echo "   ... (full table in $OUT/analyze.txt)"
-$BIN analyze "$OUT/analyze.pcap" -c etc/rtpvault.conf --json --no-progress > "$OUT/analyze.json"
-python3 - "$OUT/analyze.json" <<'PY'
-import json, sys, collections
-d = json.load(open(sys.argv[1]))
-st = collections.Counter(c["state"] for c in d["calls"])
-dt = collections.Counter(x["source"] for c in d["calls"] for x in c["dtmf"])
-print("== %d calls: %s" % (len(d["calls"]), ", ".join("%s %d" % kv for kv in sorted(st.items()))))
-print("   DTMF digits by source: %s" % ", ".join("%s %d" % kv for kv in sorted(dt.items())))
-print("   JSON report: %s" % sys.argv[1])
-PY
+mkdir -p "$OUT"
+echo "== 1. generating a capture of overlapping outbound calls (scripts/gen/rvgen.py --scenario consent)"
+python3 scripts/gen/rvgen.py --scenario consent --seed 11 --out "$OUT"
+echo "== 2. checking the shipped config: $BIN check-config -c $CONF"
+$BIN check-config -c "$CONF"
+KEY=$($BIN config-show -c "$CONF" storage.key_file 2>/dev/null || echo ./var/kek.key)
+STORE=$($BIN config-show -c "$CONF" storage.path 2>/dev/null || echo ./var/store)
+if [ ! -f "$KEY" ]; then
+  echo "== 3. creating the key-encryption key: $BIN keys init -c $CONF"
+  $BIN keys init -c "$CONF"
+else
+  echo "== 3. key-encryption key $KEY exists"
+fi
+echo "== 4. recording: $BIN capture -c $CONF -r $OUT/consent.pcap (store: $STORE)"
+$BIN capture -c "$CONF" -r "$OUT/consent.pcap"
+echo "== 5. the calls: $BIN calls -c $CONF"
+$BIN calls -c "$CONF" --since 2026-01-01T00:00:00Z --until 2026-01-02T00:00:00Z | head -40
+CID=$($BIN calls -c "$CONF" --consent granted --json | python3 -c '
+import json, sys
+calls = [c for c in json.load(sys.stdin) if c["complete"] and c["audio"] and
+         any(s["codec"] in ("PCMU", "PCMA") and s["packets_kept"] > 0 for s in c["streams"])]
+print(calls[-1]["call_id"] if calls else "")')
+if [ -z "$CID" ]; then
+  echo "demo: no consented call found" >&2
+  exit 1
+fi
+echo "== 6. consent evidence: $BIN show -c $CONF $CID"
+$BIN show -c "$CONF" "$CID" | head -30
+echo "== 7. export: $BIN export -c $CONF $CID --purpose demo --format all -o $OUT/export"
+$BIN export -c "$CONF" "$CID" --purpose "demo" --format all -o "$OUT/export"
+ls -l "$OUT/export"
+echo "demo done: the WAV of a consented call is in $OUT/export/ (caller left, callee right)"
