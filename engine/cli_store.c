@@ -54,6 +54,10 @@ static int open_store(const struct rv_config *cfg, bool readonly, struct store *
 		.readonly = readonly,
 	};
 	int rc = store_open(&o, s);
+	if (rc == STORE_E_EMPTY || (rc == STORE_E_IO && readonly && access(cfg->storage_path, F_OK) != 0)) {
+		*s = NULL;
+		return 1; /* nothing recorded yet: an empty listing, not an error */
+	}
 	if (rc) {
 		fprintf(stderr, "rtpvault %s: store %s: %s\n", cmd, cfg->storage_path, store_strerror(rc));
 		return -1;
@@ -420,10 +424,13 @@ int cmd_calls(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	if (open_store(cfg, true, &st, "calls") < 0) {
+	int orc = open_store(cfg, true, &st, "calls");
+	if (orc != 0) {
+		if (orc > 0)
+			fputs(l.json ? "[]\n" : "no calls recorded yet\n", stdout);
 		kek_wipe(&kek);
 		config_free(cfg);
-		return 1;
+		return orc > 0 ? 0 : 1;
 	}
 	l.kek = &kek;
 	if (number) {
@@ -490,7 +497,12 @@ int cmd_show(int argc, char **argv)
 		return 1;
 	struct rv_kek kek;
 	struct store *st = NULL;
-	if (load_kek(cfg, &kek, "show") < 0 || open_store(cfg, true, &st, "show") < 0) {
+	int orc = -1;
+	if (load_kek(cfg, &kek, "show") < 0 || (orc = open_store(cfg, true, &st, "show")) != 0) {
+		if (orc > 0)
+			fprintf(stderr, "rtpvault show: no call with Call-ID %s (nothing recorded yet)\n", cid);
+		if (orc >= 0)
+			kek_wipe(&kek);
 		config_free(cfg);
 		return 1;
 	}
@@ -841,7 +853,12 @@ int cmd_export(int argc, char **argv)
 		return 1;
 	struct rv_kek kek;
 	struct store *st = NULL;
-	if (load_kek(cfg, &kek, "export") < 0 || open_store(cfg, true, &st, "export") < 0) {
+	int orc = -1;
+	if (load_kek(cfg, &kek, "export") < 0 || (orc = open_store(cfg, true, &st, "export")) != 0) {
+		if (orc > 0)
+			fprintf(stderr, "rtpvault export: no call with Call-ID %s (nothing recorded yet)\n", cid);
+		if (orc >= 0)
+			kek_wipe(&kek);
 		config_free(cfg);
 		return 1;
 	}

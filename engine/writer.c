@@ -126,17 +126,23 @@ static void run_batch(struct writer *w, struct wop **b, size_t n)
 		fprintf(stderr, "rtpvault: store write failed: %s (%zu items dropped)\n", store_strerror(rc), n);
 		w->st.errors += n;
 	}
+	pthread_mutex_unlock(&w->mu);
+	/* data items are ours to free; a synchronous request belongs to its
+	 * waiter, which may free it as soon as it is marked done */
+	for (size_t i = 0; i < n; i++)
+		if (b[i]->kind != W_RESERVE && b[i]->kind != W_SYNC) {
+			wop_free(b[i]);
+			b[i] = NULL;
+		}
+	pthread_mutex_lock(&w->mu);
 	for (size_t i = 0; i < n; i++) {
-		if (b[i]->kind == W_RESERVE || b[i]->kind == W_SYNC) {
+		if (b[i]) {
 			b[i]->rc = rc;
 			b[i]->done = true;
 		}
 	}
 	pthread_cond_broadcast(&w->cv_done);
 	pthread_mutex_unlock(&w->mu);
-	for (size_t i = 0; i < n; i++)
-		if (b[i]->kind != W_RESERVE && b[i]->kind != W_SYNC)
-			wop_free(b[i]);
 }
 
 static void *writer_main(void *arg)

@@ -74,6 +74,8 @@ const char *store_strerror(int code)
 		return "store directory cannot be created or opened";
 	case STORE_E_READONLY:
 		return "store is open read-only";
+	case STORE_E_EMPTY:
+		return "the store holds nothing yet";
 	case STORE_E_ARG:
 		return "invalid argument to a store function";
 	default:
@@ -187,8 +189,9 @@ static int open_dbis(struct store *s)
 		rc = mdb_dbi_open(txn, dbs[i].name, dbs[i].flags | (s->ro ? 0 : MDB_CREATE), d);
 		if (rc) {
 			mdb_txn_abort(txn);
-			/* read-only open of a directory that never held a store */
-			return rc == MDB_NOTFOUND ? STORE_E_CORRUPT : map_rc(rc);
+			/* read-only open of an environment whose first writer
+			 * never committed (e.g. killed at once): nothing stored */
+			return rc == MDB_NOTFOUND ? STORE_E_EMPTY : map_rc(rc);
 		}
 	}
 	rc = mdb_get(txn, s->meta, &k, &v);

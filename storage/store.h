@@ -57,6 +57,7 @@ enum store_err {
 	STORE_E_IO = -6,          /* directory cannot be created / opened */
 	STORE_E_READONLY = -7,
 	STORE_E_ARG = -8,         /* invalid argument (added: e.g. a value too long to encode) */
+	STORE_E_EMPTY = -9,       /* read-only open of an environment no writer has initialised yet */
 };
 
 const char *store_strerror(int code);

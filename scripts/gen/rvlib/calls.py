@@ -71,6 +71,8 @@ class CallSpec:
         inband=(),  # (side, digit, frac)
         inject=(),  # (side, kind v1|short|lone, frac)
         rtcp=False, ips=None,
+        answer_hdrs=(),  # extra (name, value) headers on the 200 OK to the INVITE
+        hdr=(),  # (side, method INFO|INVITE, header name, value, frac): in-dialog request carrying a header
     )
 
     def __init__(self, **kw):
@@ -217,12 +219,13 @@ class Stream:
             if not end:
                 dur = 160 * (i + 1)
             wire = t + i * PTIME_US + self.rng.randint(0, 300)
-            pkt = rtp(TEL_EVENT_PT, self.seq, ts, self.ssrc, tel_event(code, end, 10, dur), marker=(i == 0))
+            evp = tel_event(code, end, 10, dur)
+            pkt = rtp(TEL_EVENT_PT, self.seq, ts, self.ssrc, evp, marker=(i == 0))
             self._out(wire, self.tpl.build(pkt))
             if i == 0:
                 self.call.dtmf.append({"digit": e["digit"], "source": "rfc4733", "party": self.party,
                                        "time": wire})
-            self.log.append((wire, "event", self.ssrc, self.seq, None))
+            self.log.append((wire, "event", self.ssrc, self.seq, evp))
             self.events += 1
             self.seq = (self.seq + 1) & 0xFFFF
             self.seg_n += 1
@@ -262,6 +265,7 @@ class CallState:
         self.encap = spec.encap
         self.last = 0
         self.dtmf = []
+        self.signals = []  # header signals: {"header", "value", "party", "time", "method"}
 
 
 def simulate(ctx, spec):
@@ -409,7 +413,10 @@ def simulate(ctx, spec):
         return finish(ctx, cs, truth, streams)
 
     # answered
-    send(t, "b", dlg.response("a", 200, "INVITE", cseq, br, sdp_of("b"), "application/sdp"))
+    send(t, "b", dlg.response("a", 200, "INVITE", cseq, br, sdp_of("b"), "application/sdp",
+                              extra=list(spec.answer_hdrs)))
+    for name, value in spec.answer_hdrs:
+        cs.signals.append({"header": name, "value": value, "party": "callee", "time": t, "method": "200"})
     truth.update(state="answered", status=200, answer_time=t)
     ack = dlg.request("a", "ACK", cseq, dlg.branch())
     send(t + 30 * MS, "a", ack)
@@ -526,6 +533,24 @@ def simulate(ctx, spec):
         send(tr, other, dlg.response(side, 200, "INFO", c, bb))
         ctx.count("sip_info_dtmf")
 
+    # in-dialog requests carrying a header (consent / pause headers)
+    for side, method, name, value, frac in spec.hdr:
+        ti = at(frac)
+        other = "b" if side == "a" else "a"
+        c = dlg_cseq(dlg, side)
+        bb = dlg.branch()
+        if method == "INVITE":
+            sess[side][1] += 1
+            send(ti, side, dlg.request(side, "INVITE", c, bb, sdp_of(side), "application/sdp", [(name, value)]))
+            sess[other][1] += 1
+            send(ti + 50 * MS, other, dlg.response(side, 200, "INVITE", c, bb, sdp_of(other), "application/sdp"))
+            send(ti + 80 * MS, side, dlg.request(side, "ACK", c, dlg.branch()))
+        else:
+            send(ti, side, dlg.request(side, method, c, bb, extra=[(name, value)]))
+            send(ti + 40 * MS, other, dlg.response(side, 200, method, c, bb))
+        cs.signals.append({"header": name, "value": value, "party": "caller" if side == "a" else "callee",
+                           "time": ti, "method": method})
+
     if spec.end in ("bye_a", "bye_b"):
         who = spec.end[-1]
         other = "b" if who == "a" else "a"
@@ -555,5 +580,6 @@ def finish(ctx, cs, truth, streams):
     truth["streams"] = [s.truth() for s in streams]
     truth["dtmf"] = sorted(cs.dtmf, key=lambda d: d["time"])
     truth["_last"] = cs.last
+    truth["_signals"] = cs.signals
     truth["_streams"] = streams
     return truth

@@ -23,6 +23,7 @@ def finalize_truth(name, seed, packets, calls, counters, extra=None):
         c = dict(c)
         c.pop("_last", None)
         c.pop("_streams", None)
+        c.pop("_signals", None)
         for k in ("invite_time", "answer_time", "end_time"):
             c[k] = ts_f(c[k])
         for d in c["dtmf"]:
