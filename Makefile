@@ -162,6 +162,11 @@ test: deps
 	@$(MAKE) --no-print-directory build-tests
 	@bash tests/run-all.sh
 
+.PHONY: crash-long
+crash-long: deps
+	@$(MAKE) --no-print-directory $(REL_BIN)
+	@bash scripts/crash-long.sh 1000
+
 .PHONY: build-tests
 build-tests: $(REL_BIN) $(ASAN_BIN) $(NODPDK_BIN) $(REL_UNITS) $(ASAN_UNITS) $(REPLAYS)
 

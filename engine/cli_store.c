@@ -146,11 +146,15 @@ int cmd_capture(int argc, char **argv)
 	struct writer *w = writer_start(st, cfg, err, sizeof(err));
 	struct recorder *rec = w ? recorder_new(cfg, &kek, w, err, sizeof(err)) : NULL;
 	struct engine *e = rec ? engine_new(cfg, recorder_sink(), rec) : NULL;
+	struct rv_counters ecnt;
+	bool have_ecnt = false;
 	int status = 1;
 	if (!e) {
 		fprintf(stderr, "rtpvault capture: %s\n", err[0] ? err : "out of memory");
 	} else {
 		status = cli_run_capture(e, cfg, file ? file : iface, iface != NULL, progress, "capture");
+		engine_counters(e, &ecnt);
+		have_ecnt = true;
 		engine_free(e); /* calls were ended and sealed by engine_finish */
 	}
 	if (w)
@@ -174,6 +178,10 @@ int cmd_capture(int argc, char **argv)
 		for (int i = 0; i < RC__COUNT; i++)
 			if (rc[i])
 				printf("  %-40s %" PRIu64 "\n", recorder_counter_name(i), rc[i]);
+		if (have_ecnt) {
+			printf("engine counters (non-zero; docs/analyze-json.md):\n");
+			counters_print(&ecnt, stdout, 0);
+		}
 		if (ws.queue_waits || ws.map_grown || ws.map_full_drops || ws.errors)
 			printf("writer: queue waits %" PRIu64 ", map grown %" PRIu64 ", dropped (store full) %" PRIu64
 			       ", errors %" PRIu64 "\n",

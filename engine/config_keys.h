@@ -39,6 +39,11 @@
 	S(consent, "When a call's audio may be kept: the called party's consent signal and how it is read.") \
 	S(exempt, "Calls recorded without a consent signal because a legal basis requires it.") \
 	S(storage, "Where and how recordings are stored (LMDB, AES-256-GCM).") \
+	S(retention, "When recordings are deleted (crypto-shredding: the wrapped key goes first).") \
+	S(access, "Which operating-system users and groups hold which role (a comma list; @name is a group).") \
+	S(service, "How the capture daemon runs: privileges it keeps, the user it becomes.") \
+	S(stats, "Counters of a running engine: for rtpvault stats and a Prometheus endpoint on localhost.") \
+	S(dpdk, "The DPDK poll-mode backend ([capture] backend = dpdk): EAL, ports, queues, lcores.") \
 	S(log, "What the daemon writes to its log.")
 
 /* Allowed words of ENUM keys: V(C constant, "word"). */
@@ -193,6 +198,45 @@
 	X(storage, writer_queue, INT, "4096", "16", "1000000", RV_NOVALS, \
 	  "Sealed items waiting for the writer thread; when full the engine waits (counted).") \
 	\
+	X(retention, sweep_interval, DURATION, "1h", "1s", "7d", RV_NOVALS, \
+	  "How often the running engine deletes expired calls; 0 is not allowed (use rtpvault sweep by hand instead of a huge value).") \
+	X(retention, sweep_batch, INT, "100", "1", "100000", RV_NOVALS, \
+	  "Calls deleted per transaction, so a long sweep never blocks the writer for long.") \
+	\
+	X(access, admin, LIST, "root", "", "", RV_NOVALS, \
+	  "Users (or @groups) with every right: read, export, erase, hold, audit, keys.") \
+	X(access, compliance, LIST, "", "", "", RV_NOVALS, \
+	  "Users (or @groups) of the compliance team: read, export, hold, erase, audit.") \
+	X(access, supervisor, LIST, "", "", "", RV_NOVALS, \
+	  "Users (or @groups) who may list and inspect calls and export for the purposes their profiles allow.") \
+	X(access, auditor, LIST, "", "", "", RV_NOVALS, \
+	  "Users (or @groups) who may read and verify the audit log, nothing else.") \
+	\
+	X(service, user, STRING, "", "", "", RV_NOVALS, \
+	  "User capture drops to after opening the device, the store and the keys; empty keeps the current user.") \
+	X(service, allow_root, BOOL, "false", "", "", RV_NOVALS, \
+	  "Let capture keep running as root (refused by default when started as root without service.user).") \
+	\
+	X(stats, socket, STRING, "", "", "", RV_NOVALS, \
+	  "Unix socket the running engine answers rtpvault stats on; empty: <storage path>/stats.sock.") \
+	X(stats, prometheus_port, INT, "0", "0", "65535", RV_NOVALS, \
+	  "TCP port on 127.0.0.1 serving the counters in Prometheus text format; 0 is off.") \
+	\
+	X(dpdk, eal, STRING, "--no-huge -m 256 --no-pci --no-shconf", "", "", RV_NOVALS, \
+	  "EAL arguments, e.g. -l 0,1 --no-huge -m 256 --no-pci --no-shconf --vdev net_pcap0,rx_pcap=F.pcap.") \
+	X(dpdk, ports, LIST, "0", "", "", RV_NOVALS, \
+	  "DPDK port ids to receive from.") \
+	X(dpdk, workers, INT, "1", "1", "64", RV_NOVALS, \
+	  "Worker lcores (one RX queue each per port).") \
+	X(dpdk, rx_desc, INT, "1024", "64", "16384", RV_NOVALS, \
+	  "RX descriptors per queue.") \
+	X(dpdk, mbufs, INT, "8191", "1023", "4194303", RV_NOVALS, \
+	  "Packet buffers in the mempool (under --no-huge each takes a 4 KiB page of -m).") \
+	X(dpdk, burst, INT, "32", "1", "512", RV_NOVALS, \
+	  "Packets per RX burst.") \
+	X(dpdk, ring_size, INT, "4096", "64", "1048576", RV_NOVALS, \
+	  "Slots of each hand-off ring between lcores (a power of two is used); a full ring drops and counts.") \
+	\
 	X(log, level, ENUM, "info", "", "", RV_E_LOG_LEVEL, \
 	  "Least severe log messages written.") \
 	X(log, numbers, ENUM, "masked", "", "", RV_E_LOG_NUMBERS, \
@@ -214,7 +258,31 @@
 	X(profile, match_callee_prefixes, LIST, "", "", "", RV_NOVALS, \
 	  "Comma-separated callee number prefixes this profile applies to; empty matches none.") \
 	X(profile, match_callee_regex, REGEX, "", "", "", RV_NOVALS, \
-	  "POSIX extended regular expression on the callee URI; empty matches none.")
+	  "POSIX extended regular expression on the callee number; empty matches none.") \
+	X(profile, match_caller_prefixes, LIST, "", "", "", RV_NOVALS, \
+	  "Caller number prefixes this profile applies to.") \
+	X(profile, match_caller_regex, REGEX, "", "", "", RV_NOVALS, \
+	  "POSIX extended regular expression on the caller number.") \
+	X(profile, match_header, STRING, "", "", "", RV_NOVALS, \
+	  "\"Name: value\" on the initial INVITE (e.g. a campaign header set by the dialer).") \
+	X(profile, match_trunks, LIST, "", "", "", RV_NOVALS, \
+	  "Trunk IP addresses (signalling source or destination of the INVITE).") \
+	X(profile, key_file, STRING, "", "", "", RV_NOVALS, \
+	  "Key-encryption key of this profile's calls; empty uses [storage] key_file.") \
+	X(profile, read_roles, LIST, "admin, compliance, supervisor", "", "", RV_NOVALS, \
+	  "Roles that may list and show this profile's calls.") \
+	X(profile, export_roles, LIST, "admin, compliance, supervisor", "", "", RV_NOVALS, \
+	  "Roles that may export this profile's calls.") \
+	X(profile, erase_roles, LIST, "admin, compliance", "", "", RV_NOVALS, \
+	  "Roles that may erase this profile's calls before their deadline.") \
+	X(profile, purposes, LIST, "", "", "", RV_NOVALS, \
+	  "Allowed export purposes; empty allows any purpose text.") \
+	X(profile, minor_header, STRING, "", "", "", RV_NOVALS, \
+	  "\"Name: value\" marking the called party as a minor: then only a guardian's signal counts as consent.") \
+	X(profile, guardian_sequence, STRING, "", "", "", RV_NOVALS, \
+	  "DTMF digits a guardian enters to consent for a minor (e.g. 71).") \
+	X(profile, guardian_header, STRING, "", "", "", RV_NOVALS, \
+	  "SIP header whose value granted records a guardian's consent for a minor.")
 /* clang-format on */
 
 #endif

@@ -85,8 +85,11 @@ static int apply(struct writer *w, struct store_txn *t, struct wop *o)
 /* Applies a batch in one transaction; retries after growing the map. */
 static void run_batch(struct writer *w, struct wop **b, size_t n)
 {
-	int rc;
-	for (int attempt = 0; attempt < 40; attempt++) {
+	int rc = STORE_E_MAP_FULL;
+	/* Once anything was dropped nothing more is written: a later, smaller
+	 * transaction could otherwise commit a record marked complete whose
+	 * chunks were in a dropped one. */
+	for (int attempt = 0; attempt < 40 && !w->full; attempt++) {
 		struct store_txn *t = NULL;
 		rc = store_txn_begin(w->s, &t);
 		size_t i = 0;

@@ -5,4 +5,4 @@
 # Usage: scripts/crash-long.sh [ITERATIONS] [CALLS]     (env RV_CRASH_SEED to vary the kill times)
 set -eu
 cd "$(dirname "$0")/.."
-RV_CRASH_ITER="${1:-1000}" RV_CRASH_CALLS="${2:-31}" exec python3 tests/integration/test_crash.py
+RV_CRASH_ITER="${1:-1000}" RV_CRASH_CALLS="${2:-31}" RV_CRASH_BUDGET="${RV_CRASH_BUDGET:-86400}" exec python3 tests/integration/test_crash.py
