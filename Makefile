@@ -43,7 +43,7 @@ PARSER_SRCS := $(sort $(wildcard parsers/*.c))
 STORAGE_SRCS := $(sort $(wildcard storage/*.c))
 ENGINE_ALL := $(sort $(wildcard engine/*.c))
 DPDK_SRCS := $(filter engine/dpdk%.c,$(ENGINE_ALL))
-CLI_SRCS := engine/main.c engine/cli_store.c
+CLI_SRCS := $(wildcard engine/main.c engine/cli_*.c engine/stats.c)
 ENGINE_SRCS := $(filter-out $(CLI_SRCS) $(DPDK_SRCS),$(ENGINE_ALL))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -126,6 +126,11 @@ $(B)/rel/tests/test_%: $(B)/rel/tests/unit/test_%.o $(REL_LIB_OBJS)
 	$(Q)$(CC) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) $(DPDK_LIBS)
 $(B)/asan/tests/test_%: $(B)/asan/tests/unit/test_%.o $(ASAN_LIB_OBJS)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# benchmark harnesses (make bench): tests/bench/bench_*.c linked with the engine
+$(B)/rel/bench/bench_%: $(B)/rel/tests/bench/bench_%.o $(REL_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) $(DPDK_LIBS)
 
 # replay mains for fuzz targets (gcc + ASan/UBSan): reproduce crashes without clang
 $(B)/asan/replay_p_%: $(B)/asan/tests/fuzz/fuzz_p_%.o $(B)/asan/tests/fuzz/replay_main.o $(ASAN_PARSER_OBJS)

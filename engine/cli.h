@@ -29,4 +29,18 @@ int cmd_calls(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 
+/* cli_retention.c: retention and keys (compliance) */
+int cmd_sweep(int argc, char **argv);
+int cmd_hold(int argc, char **argv);
+int cmd_unhold(int argc, char **argv);
+int cmd_erase(int argc, char **argv);
+int cmd_keys_rotate(int argc, char **argv);
+
+/* cli_audit.c: the audit log and evidence bundles */
+int cmd_audit(int argc, char **argv);
+int cmd_verify_bundle(int argc, char **argv);
+
+/* stats.c: counters of a running engine */
+int cmd_stats(int argc, char **argv);
+
 #endif

@@ -78,8 +78,10 @@ int cmd_keys(int argc, char **argv)
 		else
 			return usage_err("keys", "init -c CONF");
 	}
+	if (verb && strcmp(verb, "rotate") == 0)
+		return cmd_keys_rotate(argc, argv);
 	if (!verb || strcmp(verb, "init") != 0)
-		return usage_err("keys", "init -c CONF");
+		return usage_err("keys", "init -c CONF | rotate -c CONF [--profile P]");
 	struct rv_config *cfg = cli_load_config(conf);
 	if (!cfg)
 		return 1;

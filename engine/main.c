@@ -299,6 +299,20 @@ int main(int argc, char **argv)
 		return cmd_show(argc - 1, argv + 1);
 	if (strcmp(cmd, "export") == 0)
 		return cmd_export(argc - 1, argv + 1);
+	if (strcmp(cmd, "sweep") == 0)
+		return cmd_sweep(argc - 1, argv + 1);
+	if (strcmp(cmd, "hold") == 0)
+		return cmd_hold(argc - 1, argv + 1);
+	if (strcmp(cmd, "unhold") == 0)
+		return cmd_unhold(argc - 1, argv + 1);
+	if (strcmp(cmd, "erase") == 0)
+		return cmd_erase(argc - 1, argv + 1);
+	if (strcmp(cmd, "audit") == 0)
+		return cmd_audit(argc - 1, argv + 1);
+	if (strcmp(cmd, "verify-bundle") == 0)
+		return cmd_verify_bundle(argc - 1, argv + 1);
+	if (strcmp(cmd, "stats") == 0)
+		return cmd_stats(argc - 1, argv + 1);
 	if (strcmp(cmd, "check-config") == 0)
 		return cmd_check_config(argc - 1, argv + 1);
 	if (strcmp(cmd, "config-show") == 0)
