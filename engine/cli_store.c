@@ -21,6 +21,7 @@
 #include "crypto.h"
 #include "export.h"
 #include "json.h"
+#include "log.h"
 #include "record.h"
 #include "recorder.h"
 #include "store.h"
@@ -131,6 +132,7 @@ int cmd_capture(int argc, char **argv)
 		config_free(cfg);
 		return usage_err("capture", "-c CONF -r FILE | -i IFACE");
 	}
+	log_init(cfg);
 	/* fail closed: no usable key, no capture, nothing written */
 	struct rv_kek kek;
 	if (load_kek(cfg, &kek, "capture") < 0) {

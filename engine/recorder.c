@@ -9,12 +9,14 @@
  */
 #include "recorder.h"
 
+#include <inttypes.h>
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine_int.h"
 #include "json.h"
+#include "log.h"
 #include "record.h"
 #include "store.h"
 
@@ -865,6 +867,13 @@ static void on_call_end(void *ctx, struct rv_call *c)
 	if (record_start(r, rc, false))
 		write_record(r, rc, true);
 	r->states[rc->state]++;
+	if (log_enabled(RV_LOG_DEBUG)) {
+		char a[48], b[48];
+		rv_log(RV_LOG_DEBUG, "call %s (%s -> %s): consent %s%s%s, %" PRIu64 " packets kept",
+		       c->call_id, log_number(c->caller, a, sizeof(a)), log_number(c->callee, b, sizeof(b)),
+		       consent_state_name(rc->state), rc->method ? " via " : "",
+		       rc->method ? consent_method_name(rc->method) : "", rc->kept);
+	}
 	for (unsigned i = 0; i < rc->n_streams; i++) {
 		struct rstream *st = rc->streams[i];
 		if (st->s)
