@@ -1087,6 +1087,43 @@ static void default_keys(FILE *f, const struct key_desc *ks, size_t n, int sec)
 	}
 }
 
+/* Shipped example profiles (docs/compliance.md), commented out. */
+static const char profile_examples[] =
+	"\n# Example profiles (docs/compliance.md). Uncomment and adapt; the first\n"
+	"# matching [profile] in file order wins, \"default\" applies otherwise.\n"
+	"#\n"
+	"# Trading desk: kept 5 years (MiFID II); `rtpvault hold` keeps a call longer.\n"
+	"#[profile finance]\n"
+	"#retention = 5y\n"
+	"#match_callee_prefixes = 4969555\n"
+	"#match_trunks = 192.0.2.10\n"
+	"#read_roles = admin, compliance, supervisor\n"
+	"#export_roles = admin, compliance\n"
+	"#erase_roles = admin, compliance\n"
+	"#purposes = dispute, regulator request, legal hold\n"
+	"#\n"
+	"# Patient lines: own key-encryption key, export only by compliance, with a purpose.\n"
+	"#[profile healthcare]\n"
+	"#retention = 10y\n"
+	"#match_header = X-Line: clinic\n"
+	"#key_file = /var/lib/rtpvault/healthcare.key\n"
+	"#read_roles = compliance\n"
+	"#export_roles = compliance\n"
+	"#erase_roles = compliance\n"
+	"#purposes = patient request, complaint, legal claim\n"
+	"#\n"
+	"# School line: a minor's call is kept only with a guardian's consent signal.\n"
+	"#[profile education]\n"
+	"#retention = 1y\n"
+	"#match_callee_regex = ^4930777[0-9]+$\n"
+	"#minor_header = X-Subject-Minor: yes\n"
+	"#guardian_sequence = 71\n"
+	"#guardian_header = X-Guardian-Consent\n"
+	"#\n"
+	"# Everything else.\n"
+	"#[profile default]\n"
+	"#retention = 180d\n";
+
 void config_write_default(FILE *f)
 {
 	fputs("# rtpvault configuration file.\n"
@@ -1100,6 +1137,7 @@ void config_write_default(FILE *f)
 		if (s == SEC_profile) {
 			fprintf(f, "\n# %s.\n# Example:\n#[profile example]\n", sections[s].doc);
 			default_keys(f, pkeys, N_PKEYS, s);
+			fputs(profile_examples, f);
 		} else {
 			fprintf(f, "\n# %s\n[%s]\n", sections[s].doc, sections[s].name);
 			default_keys(f, keys, N_KEYS, s);

@@ -248,9 +248,10 @@
  * engine does not act on them yet.  Same entry shape; section is "profile".
  */
 #define RV_CONFIG_PROFILE_DOC \
-	"Named call profiles, reserved for compliance rules (not yet acted on): " \
-	"one [profile NAME] section per profile, NAME being 1 to 64 letters, digits, " \
-	"'_', '.' or '-'"
+	"Named call profiles: which calls get which retention, key, roles, export " \
+	"purposes and consent rules (first match in file order; a \"default\" profile " \
+	"always exists).  One [profile NAME] section per profile, NAME being 1 to 64 " \
+	"letters, digits, '_', '.' or '-'"
 
 #define RV_CONFIG_PROFILE_KEYS(X) \
 	X(profile, retention, DURATION, "180d", "0s", "100y", RV_NOVALS, \

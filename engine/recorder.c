@@ -6,6 +6,16 @@
  * exempt, outside a pause, before a withdrawal.  The check is repeated there
  * and a violation is counted (pending_bytes_persisted_without_consent) and refused,
  * so the counter proves the invariant in every test run.
+ *
+ * Profiles (profile.h) are chosen at the initial INVITE: the call's data key
+ * is wrapped with its profile's KEK (loaded in recorder_new, fail closed),
+ * its deadline is invite + the profile's retention (0s: no expiry entry),
+ * the metadata carries "profile" and "retention_deadline".  Index HMACs always
+ * use the [storage] KEK.  For a minor (the profile's minor_header on the
+ * INVITE) only the guardian's signal grants (guardian_sequence digits from the
+ * consent party, or guardian_header: granted); the minor's own grant is
+ * ignored and counted in signals_ignored_digit; the evidence has "minor" and
+ * "guardian".
  */
 #include "recorder.h"
 
@@ -16,11 +26,11 @@
 
 #include "engine_int.h"
 #include "json.h"
+#include "profile.h"
 #include "log.h"
 #include "record.h"
 #include "store.h"
 
-#define DEFAULT_RETENTION_US (180ULL * 86400 * 1000000)
 #define ID_BLOCK 256
 #define MAX_PAUSES 32
 
@@ -103,6 +113,9 @@ struct rcall {
 	uint16_t n_streams, cap_streams;
 	char digits[2][16];
 	uint64_t kept;
+	size_t profile;        /* index into recorder.prof, chosen at the initial INVITE */
+	bool profile_chosen, minor, guardian;
+	char gdigits[16];      /* recent digits of the consent party (guardian sequence) */
 };
 
 struct recorder {
@@ -118,6 +131,11 @@ struct recorder {
 	regex_t callee_re, caller_re;
 	bool has_callee_re, has_caller_re;
 	char ex_hname[128], ex_hvalue[256];
+	struct profiles prof;
+	bool prof_ok;
+	const struct rv_kek *pkek[RV_CONFIG_MAX_PROFILES + 1]; /* wrapping key per profile */
+	struct rv_kek own[RV_CONFIG_MAX_PROFILES + 1];         /* profile key files other than [storage] */
+	bool own_loaded[RV_CONFIG_MAX_PROFILES + 1];
 };
 
 /* ---------------------------------------------------------------- setup */
@@ -176,6 +194,27 @@ struct recorder *recorder_new(const struct rv_config *cfg, const struct rv_kek *
 			v++;
 		snprintf(r->ex_hvalue, sizeof(r->ex_hvalue), "%s", v);
 	}
+	if (profiles_init(&r->prof, cfg, err, errlen) != 0) {
+		recorder_free(r);
+		return NULL;
+	}
+	r->prof_ok = true;
+	/* each profile's KEK: loaded now (before any privilege drop), fail closed */
+	for (size_t i = 0; i < r->prof.n; i++) {
+		const char *kf = r->prof.p[i].key_file;
+		if (strcmp(kf, cfg->storage_key_file) == 0) {
+			r->pkek[i] = kek;
+			continue;
+		}
+		int rc = kek_load(kf, &r->own[i]);
+		if (rc) {
+			snprintf(err, errlen, "[profile %s] key file %s: %s", r->prof.p[i].name, kf, crypto_strerror(rc));
+			recorder_free(r);
+			return NULL;
+		}
+		r->own_loaded[i] = true;
+		r->pkek[i] = &r->own[i];
+	}
 	return r;
 }
 
@@ -187,6 +226,11 @@ void recorder_free(struct recorder *r)
 		regfree(&r->callee_re);
 	if (r->has_caller_re)
 		regfree(&r->caller_re);
+	if (r->prof_ok)
+		profiles_free(&r->prof);
+	for (size_t i = 0; i < RV_CONFIG_MAX_PROFILES + 1; i++)
+		if (r->own_loaded[i])
+			kek_wipe(&r->own[i]);
 	free(r);
 }
 
@@ -336,8 +380,11 @@ static char *meta_json(struct recorder *r, struct rcall *rc, size_t *len)
 	struct json j;
 	char ep[64];
 	json_init(&j, f, false);
+	const struct profile_rt *pr = &r->prof.p[rc->profile];
 	json_obj_open(&j, NULL);
 	json_strn(&j, "call_id", c->call_id, c->call_id_len);
+	json_str(&j, "profile", pr->name);
+	json_time(&j, "retention_deadline", pr->retention_us ? c->invite_us + pr->retention_us : 0);
 	json_str(&j, "caller", c->caller);
 	json_str(&j, "callee", c->callee);
 	json_time(&j, "invite_time", c->invite_us);
@@ -356,6 +403,8 @@ static char *meta_json(struct recorder *r, struct rcall *rc, size_t *len)
 	json_time(&j, "time", rc->t_decision);
 	json_str(&j, "value", rc->value[0] ? rc->value : NULL);
 	json_str(&j, "basis", rc->basis);
+	json_bool(&j, "minor", rc->minor);
+	json_bool(&j, "guardian", rc->guardian);
 	if (rc->method == CM_RFC4733 || rc->method == CM_INBAND) {
 		char hx[16];
 		snprintf(hx, sizeof(hx), "0x%08x", rc->ssrc);
@@ -430,14 +479,16 @@ static void write_record(struct recorder *r, struct rcall *rc, bool complete)
 	h.record_id = rc->record_id;
 	h.invite_us = c->invite_us;
 	h.end_us = c->end_us;
-	h.deadline_us = c->invite_us + DEFAULT_RETENTION_US;
+	const struct profile_rt *pr = &r->prof.p[rc->profile];
+	const struct rv_kek *wk = r->pkek[rc->profile];
+	h.deadline_us = pr->retention_us ? c->invite_us + pr->retention_us : 0;
 	h.flags = (complete ? REC_F_COMPLETE : 0) | (rc->kept ? REC_F_AUDIO : 0) | (rc->truncated ? REC_F_TRUNCATED : 0);
 	h.consent_state = rc->state;
-	h.kek_id = r->kek->id;
+	h.kek_id = wk->id;
 	h.meta_version = ++rc->meta_version;
 	uint8_t *sealed = NULL;
 	size_t sl = 0;
-	int e1 = dek_wrap(r->kek, &rc->dek, rc->record_id, h.wrapped_dek);
+	int e1 = dek_wrap(wk, &rc->dek, rc->record_id, h.wrapped_dek);
 	int e2 = index_hmac(r->kek, c->caller, strlen(c->caller), h.caller_hmac);
 	int e3 = index_hmac(r->kek, c->callee, strlen(c->callee), h.callee_hmac);
 	int e4 = e1 || e2 || e3 ? -1 : rec_meta_seal(&rc->dek, rc->record_id, h.meta_version, m, &sealed, &sl);
@@ -471,7 +522,9 @@ static bool record_start(struct recorder *r, struct rcall *rc, bool with_initial
 	uint8_t hm[RV_HMAC_LEN];
 	if (index_hmac(r->kek, rc->c->call_id, rc->c->call_id_len, hm) == 0)
 		writer_put_callid(r->w, hm, rc->record_id);
-	writer_put_expiry(r->w, rc->c->invite_us + DEFAULT_RETENTION_US, rc->record_id);
+	uint64_t ret = r->prof.p[rc->profile].retention_us;
+	if (ret) /* retention 0s: kept until erased, never swept */
+		writer_put_expiry(r->w, rc->c->invite_us + ret, rc->record_id);
 	if (with_initial)
 		write_record(r, rc, false);
 	return true;
@@ -675,6 +728,32 @@ static void on_dtmf(void *ctx, struct rv_call *c, const struct rv_dtmf *d)
 		r->cnt[RC_signals_ignored_window]++;
 		return;
 	}
+	if (rc->minor) {
+		/* a minor: only the guardian's sequence grants; the minor's own
+		 * grant digit is ignored (and counted); a refusal still refuses */
+		const char *gs = r->prof.p[rc->profile].cfg ? r->prof.p[rc->profile].cfg->guardian_sequence : "";
+		size_t l = strlen(rc->gdigits);
+		if (l == sizeof(rc->gdigits) - 1) {
+			memmove(rc->gdigits, rc->gdigits + 1, l);
+			l--;
+		}
+		rc->gdigits[l] = d->digit;
+		rc->gdigits[l + 1] = '\0';
+		if (gs[0] && ends_with(rc->gdigits, gs)) {
+			rc->guardian = true;
+			rc->ssrc = d->ssrc;
+			rc->seq = d->seq;
+			rc->cseq = d->cseq;
+			if (method == CM_SIP_INFO)
+				snprintf(rc->sip_method, sizeof(rc->sip_method), "INFO");
+			decide(r, rc, CONSENT_GRANTED, method, d->party, gs, d->ts_us);
+			return;
+		}
+		if (grant || (!refuse && !withdraw)) {
+			r->cnt[RC_signals_ignored_digit]++;
+			return;
+		}
+	}
 	if (!grant && !refuse && !withdraw) {
 		r->cnt[RC_signals_ignored_digit]++;
 		return;
@@ -741,10 +820,31 @@ static void on_sip(void *ctx, struct rv_call *c, const struct sip_msg *m, uint8_
 	const struct rv_config *cfg = r->cfg;
 	if (!rc)
 		return;
+	if (!rc->profile_chosen && m->is_request && m->method == SIP_M_INVITE) {
+		rc->profile = profiles_select(&r->prof, c->caller, c->callee, &c->sig_src, &c->sig_dst, m);
+		rc->minor = profiles_is_minor(&r->prof, rc->profile, m);
+		rc->profile_chosen = true;
+	}
 	if (!rc->exempt_checked && m->is_request && m->method == SIP_M_INVITE)
 		check_exempt(r, rc, m);
 	check_timeout(r, rc, ts);
 	struct span v;
+	const struct rv_config_profile *pc = r->prof.p[rc->profile].cfg;
+	if (rc->minor && pc && pc->guardian_header[0] && sip_find_header(m, pc->guardian_header, &v) == 1 &&
+	    span_eq_ci(span_trim(v), "granted")) {
+		if (rc->state != CONSENT_PENDING) {
+			r->cnt[RC_signals_ignored_decided]++;
+		} else if (window_over(r, rc, ts)) {
+			r->cnt[RC_signals_ignored_window]++;
+		} else {
+			rc->guardian = true;
+			rc->cseq = m->cseq;
+			snprintf(rc->sip_method, sizeof(rc->sip_method), "%s",
+				 m->is_request ? sip_method_name(m->method) : sip_method_name(m->cseq_method));
+			decide(r, rc, CONSENT_GRANTED, CM_SIP_HEADER, sender, "granted", ts);
+		}
+		return;
+	}
 	if (cfg->consent_pause_header[0] && sip_find_header(m, cfg->consent_pause_header, &v) == 1) {
 		v = span_trim(v);
 		if (span_eq_ci(v, "pause"))
@@ -760,6 +860,11 @@ static void on_sip(void *ctx, struct rv_call *c, const struct sip_msg *m, uint8_
 	}
 	bool grant = header_value_in(v, &cfg->consent_header_grant);
 	bool deny = header_value_in(v, &cfg->consent_header_deny);
+	if (grant && rc->minor) {
+		/* the minor's own consent header does not count */
+		r->cnt[RC_signals_ignored_digit]++;
+		return;
+	}
 	if (!grant && !deny) {
 		r->cnt[RC_signals_ignored_digit]++;
 		return;
@@ -833,6 +938,7 @@ static void on_call_new(void *ctx, struct rv_call *c)
 	if (!rc)
 		return;
 	rc->c = c;
+	rc->profile = r->prof.def;
 	c->sink_data = rc;
 	r->cnt[RC_calls]++;
 }

@@ -51,6 +51,12 @@ int audit_each(struct store_rtxn *r, uint64_t from, int (*cb)(void *ctx, const s
  * shrink below it. */
 int audit_verify(struct store_rtxn *r, const struct rv_kek *kek, uint64_t *bad_seq, const char *anchor,
 		 char *msg, size_t msglen);
+/* The chain MAC of one entry: HMAC-SHA256(kek->audit_key, "RVAC1" || prev ||
+ * enc), enc being the entry's encoding without its MAC.  Exposed for key
+ * rotation, which re-chains the log under a new key. */
+int audit_chain_mac(const struct rv_kek *kek, const uint8_t prev[32], const uint8_t *enc, size_t len,
+		    uint8_t out[32]);
+
 /* "SEQ:HEXMAC" of the newest entry (the chain head), for keeping off-box. */
 int audit_head(struct store_rtxn *r, char *out, size_t n);
 

@@ -20,7 +20,8 @@
  * reported as STORE_E_MAP_FULL; store_grow() doubles the map up to map_max.
  *
  * Does NOT: encrypt (callers pass sealed bytes, crypto.h), interpret chunk
- * plaintext, or implement the audit log (the audit db is only created).
+ * plaintext, or interpret audit entries (audit.c encodes and chains them;
+ * the store only puts and walks the `audit` database).
  */
 #include "store.h"
 
@@ -776,6 +777,91 @@ int store_each_expiry(struct store_rtxn *r, int (*cb)(void *ctx, uint64_t deadli
 			return STORE_E_CORRUPT;
 		}
 		if (cb(ctx, get_be64(k.mv_data), get_be64((const uint8_t *)k.mv_data + 8)))
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == 0 || rc == MDB_NOTFOUND ? 0 : map_rc(rc);
+}
+
+/* ---- audit (values are opaque here: audit.c encodes them) ---- */
+
+int store_put_audit(struct store_txn *t, uint64_t seq, const uint8_t *val, size_t len)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, v = { len, (void *)val };
+
+	LIVE(t);
+	if (!val || !len)
+		return STORE_E_ARG;
+	put_be64(kb, seq);
+	return wrc(t, mdb_put(t->txn, t->s->audit, &k, &v, 0));
+}
+
+int store_last_audit(struct store_txn *t, uint64_t *seq, const uint8_t **val, size_t *len)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	int rc;
+
+	LIVE(t);
+	*seq = 0;
+	*val = NULL;
+	*len = 0;
+	rc = mdb_cursor_open(t->txn, t->s->audit, &c);
+	if (rc)
+		return map_rc(rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return map_rc(rc);
+	if (k.mv_size != 8)
+		return STORE_E_CORRUPT;
+	*seq = get_be64(k.mv_data);
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int store_get_audit(struct store_txn *t, uint64_t seq, const uint8_t **val, size_t *len)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, v;
+	int rc;
+
+	LIVE(t);
+	put_be64(kb, seq);
+	rc = mdb_get(t->txn, t->s->audit, &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return STORE_E_NOT_FOUND;
+	if (rc)
+		return map_rc(rc);
+	*val = v.mv_data;
+	*len = v.mv_size;
+	return 0;
+}
+
+int store_each_audit(struct store_rtxn *r, uint64_t from,
+		     int (*cb)(void *ctx, uint64_t seq, size_t key_len, const uint8_t *val, size_t len), void *ctx)
+{
+	MDB_cursor *c;
+	MDB_val k, v;
+	uint8_t kb[8];
+	int rc;
+
+	if (!r || !cb)
+		return STORE_E_ARG;
+	rc = mdb_cursor_open(r->txn, r->s->audit, &c);
+	if (rc)
+		return map_rc(rc);
+	put_be64(kb, from);
+	k.mv_size = 8;
+	k.mv_data = kb;
+	for (rc = mdb_cursor_get(c, &k, &v, MDB_SET_RANGE); rc == 0; rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		uint64_t seq = k.mv_size == 8 ? get_be64(k.mv_data) : 0;
+
+		if (cb(ctx, seq, k.mv_size, v.mv_data, v.mv_size))
 			break;
 	}
 	mdb_cursor_close(c);

@@ -88,6 +88,7 @@ int store_grow(struct store *s);
 #define REC_F_COMPLETE 0x0001u   /* the call ended and every chunk was committed */
 #define REC_F_AUDIO 0x0002u      /* chunks exist */
 #define REC_F_TRUNCATED 0x0004u  /* stopped early (map full, eviction): what is stored is whole and verified */
+#define REC_F_HOLD 0x0008u       /* legal hold: never deleted by sweep or erase until unhold (cli_retention.c) */
 
 /* The plaintext header of a record (encoded big-endian, versioned). */
 struct store_rec {
@@ -147,6 +148,22 @@ int store_each_chunk(struct store_rtxn *r, uint64_t record_id,
  * cb returns non-zero to stop.  Used by the retention sweep. */
 int store_each_expiry(struct store_rtxn *r, int (*cb)(void *ctx, uint64_t deadline_us, uint64_t record_id),
 		      void *ctx);
+
+/* ---- audit database (added for the compliance issue; see audit.h) ----
+ * Key: sequence number (u64 BE); value: an encoded audit entry (audit.c owns
+ * the format; the store only keeps bytes). */
+/* Puts (or overwrites) entry seq. */
+int store_put_audit(struct store_txn *t, uint64_t seq, const uint8_t *val, size_t len);
+/* The newest entry seen by the write transaction t: *seq = 0 and *val = NULL
+ * when the log is empty.  *val points into the map until t ends. */
+int store_last_audit(struct store_txn *t, uint64_t *seq, const uint8_t **val, size_t *len);
+/* Entry seq as seen by the write transaction t (STORE_E_NOT_FOUND if absent). */
+int store_get_audit(struct store_txn *t, uint64_t seq, const uint8_t **val, size_t *len);
+/* Calls cb for every entry with key >= from in key order; cb returns
+ * non-zero to stop.  key_len is the stored key length (8 unless tampered
+ * with); seq is 0 when key_len != 8. */
+int store_each_audit(struct store_rtxn *r, uint64_t from,
+		     int (*cb)(void *ctx, uint64_t seq, size_t key_len, const uint8_t *val, size_t len), void *ctx);
 
 /* Chunk key bytes (14) and AAD: "RVC1" || key || final flag (19 bytes). */
 #define STORE_CHUNK_KEY_LEN 14

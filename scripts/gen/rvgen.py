@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rvgen: deterministic pcap + ground-truth generator for rtpvault integration tests.
 
-Usage: rvgen.py --scenario analyze|flood|perf|consent --seed N --out DIR [--truth-payloads]
+Usage: rvgen.py --scenario analyze|flood|perf|consent|compliance --seed N --out DIR [--truth-payloads]
                 [--calls N] [--flood-count N] [--packets N] [--sip-stats]
 Writes DIR/NAME.pcap and DIR/NAME.truth.json. Python 3 standard library only.
 See scripts/gen/README.md.
@@ -12,14 +12,14 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rvlib import net, scenarios, consent  # noqa: E402
+from rvlib import net, scenarios, consent, compliance  # noqa: E402
 
-DEFAULT_SEED = {"analyze": 1, "flood": 2, "perf": 3, "consent": 11}
+DEFAULT_SEED = {"analyze": 1, "flood": 2, "perf": 3, "consent": 11, "compliance": 21}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--scenario", default="analyze", choices=["analyze", "flood", "perf", "consent"])
+    ap.add_argument("--scenario", default="analyze", choices=["analyze", "flood", "perf", "consent", "compliance"])
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--out", required=True)
     ap.add_argument("--truth-payloads", action="store_true",
@@ -35,7 +35,7 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     base = os.path.join(args.out, args.scenario)
     w = net.PcapWriter(base + ".pcap")
-    run = {"consent": consent.run_consent, "analyze": scenarios.run_analyze, "flood": scenarios.run_flood, "perf": scenarios.run_perf}
+    run = {"consent": consent.run_consent, "compliance": compliance.run_compliance, "analyze": scenarios.run_analyze, "flood": scenarios.run_flood, "perf": scenarios.run_perf}
     truth, sipstats = run[args.scenario](args, w)
     w.close()
     with open(base + ".truth.json", "w") as f:
