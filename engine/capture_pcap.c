@@ -212,7 +212,8 @@ const struct capture_ops *capture_find(const char *name, char *err, size_t errle
 		return &capture_pcap_ops;
 	if (strcmp(name, "dpdk") == 0) {
 #if RV_HAVE_DPDK
-		snprintf(err, errlen, "the DPDK backend is not implemented yet (issue 4)");
+		extern const struct capture_ops capture_dpdk_ops; /* engine/dpdk_capture.c, see stats.h */
+		return &capture_dpdk_ops;
 #else
 		snprintf(err, errlen, "this build has no DPDK support (rebuild with DPDK=1 and libdpdk-dev installed)");
 #endif

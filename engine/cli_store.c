@@ -41,6 +41,7 @@
 #include "record.h"
 #include "recorder.h"
 #include "retention.h"
+#include "stats.h"
 #include "store.h"
 #include "writer.h"
 
@@ -253,68 +254,6 @@ int cmd_keys(int argc, char **argv)
 
 /* ---------------------------------------------------------------- capture */
 
-static volatile sig_atomic_t cap_quit;
-
-static void cap_on_signal(int sig)
-{
-	(void)sig;
-	cap_quit = 1;
-}
-
-static void cap_on_frame(void *ctx, uint64_t ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen)
-{
-	engine_packet(ctx, ts, frame, caplen, wirelen);
-}
-
-/* The capture loop of cli_run_capture() for a device this command opened
- * itself (it must be open before privileges are dropped). */
-static int run_open_capture(struct engine *e, const struct capture_ops *ops, struct capture *cap, bool live,
-			    bool progress)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = cap_on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	engine_set_link(e, ops->link(cap));
-	uint64_t t0 = util_mono_us(), last_prog = t0, packets = 0;
-	int status = 0;
-	while (!cap_quit) {
-		int n = ops->next(cap, cap_on_frame, e, 256);
-		if (n == CAP_EOF)
-			break;
-		if (n == CAP_ERROR) {
-			fprintf(stderr, "rtpvault capture: capture error\n");
-			status = 1;
-			break;
-		}
-		packets += (uint64_t)(n > 0 ? n : 0);
-		if (live && n == 0)
-			engine_tick(e, util_wall_us());
-		if (live)
-			retention_tick(util_wall_us());
-		if (progress && util_mono_us() - last_prog > 2000000u) {
-			last_prog = util_mono_us();
-			fprintf(stderr, "\rcapture: %" PRIu64 " packets ...", packets);
-		}
-	}
-	engine_finish(e);
-	struct rv_counters cnt;
-	engine_counters(e, &cnt);
-	uint64_t dt = util_mono_us() - t0;
-	struct capture_stats cs;
-	ops->stats(cap, &cs);
-	if (progress)
-		fputc('\n', stderr);
-	fprintf(stderr, "capture: %" PRIu64 " packets in %.3f s (%.0f packets/s)", cnt.c[C_packets], dt / 1e6,
-		dt ? cnt.c[C_packets] * 1e6 / (double)dt : 0.0);
-	if (live)
-		fprintf(stderr, ", kernel dropped %" PRIu64, cs.dropped);
-	fputc('\n', stderr);
-	return status;
-}
-
 /* sha256 of the config file text ("" for built-in defaults). */
 static void config_sha(const char *conf, char hex[65])
 {
@@ -463,7 +402,7 @@ int cmd_capture(int argc, char **argv)
 		e = NULL;
 	} else {
 		if (drop) {
-			status = run_open_capture(e, ops, cap, live, progress);
+			status = cli_capture_loop(e, cfg, ops, cap, live, progress, "capture");
 			ops->close(cap);
 			cap = NULL;
 		} else {

@@ -14,6 +14,8 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "retention.h"
+#include "stats.h"
 
 #ifndef RV_VERSION
 #define RV_VERSION "0.1.0"
@@ -42,11 +44,22 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: rtpvault COMMAND [options]\n"
 		"\n"
+		"recording\n"
 		"  keys init -c CONF                   create the key-encryption key (mode 0400)\n"
-		"  capture -c CONF -r FILE | -i IFACE  record calls with consent into the store\n"
+		"  keys rotate -c CONF [--profile P]   new KEK, re-wrap every data key (resumable)\n"
+		"  capture -c CONF -r FILE | -i IFACE | --dpdk   record calls with consent into the store\n"
+		"  stats [-c CONF]                     counters of a running capture\n"
+		"reading (role-checked, audited)\n"
 		"  calls -c CONF [--json] [--since T] [--until T] [--number N] [--consent STATE]\n"
 		"  show -c CONF CALL-ID [--json]       metadata and consent evidence of a call\n"
-		"  export -c CONF CALL-ID --purpose TEXT --format pcap|wav|all -o DIR\n"
+		"  export -c CONF CALL-ID --purpose TEXT [--ticket T] --format pcap|wav|all|bundle -o DIR\n"
+		"  verify-bundle DIR (-c CONF | --key FILE)   check an exported evidence bundle offline\n"
+		"  audit -c CONF list [--call CALL-ID] [--since T] [--json] | verify [--anchor H] | anchor\n"
+		"retention\n"
+		"  sweep -c CONF [--now T]             delete expired calls (crypto-shredding first)\n"
+		"  hold | unhold -c CONF CALL-ID --reason TEXT\n"
+		"  erase -c CONF CALL-ID --reason TEXT delete before the deadline (role-checked)\n"
+		"analysis and configuration\n"
 		"  analyze FILE [-c CONF] [--json]     calls, streams and DTMF of a capture (nothing stored)\n"
 		"  analyze -i IFACE [-c CONF] [--json] the same, live, until SIGINT/SIGTERM\n"
 		"  check-config -c CONF                report every problem in a config file\n"
@@ -132,6 +145,23 @@ static int cmd_analyze(int argc, char **argv)
 	return status;
 }
 
+/* Copies a snapshot of the counters for the stats server (main loop only). */
+static void publish_stats(struct stats_server *srv, const struct capture_ops *ops, struct capture *cap,
+			  struct engine *e, uint64_t t0)
+{
+	struct capture_stats cs;
+	struct rv_counters cnt;
+	static struct stats_kv kv[512];
+	size_t nkv = 0;
+	ops->stats(cap, &cs);
+#if RV_HAVE_DPDK
+	if (ops == &capture_dpdk_ops)
+		nkv = dpdk_capture_detail(cap, kv, sizeof(kv) / sizeof(kv[0]));
+#endif
+	engine_counters(e, &cnt);
+	stats_publish(srv, ops->name, &cs, kv, nkv, &cnt, util_mono_us() - t0);
+}
+
 int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *source, bool live, bool progress,
 		    const char *cmd)
 {
@@ -147,12 +177,43 @@ int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *s
 		fprintf(stderr, "rtpvault %s: %s\n", cmd, err);
 		return 1;
 	}
+	int status = cli_capture_loop(e, cfg, ops, cap, live, progress, cmd);
+	ops->close(cap);
+	return status;
+}
+
+int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct capture_ops *ops,
+		     struct capture *cap, bool live, bool progress, const char *cmd)
+{
+	char err[512];
+	bool dpdk = false;
+#if RV_HAVE_DPDK
+	if (ops == &capture_dpdk_ops) {
+		dpdk = true;
+		live = dpdk_capture_live(cap); /* a finite net_pcap replay runs on file time */
+	}
+#endif
 	engine_set_link(e, ops->link(cap));
 	install_signals();
+	struct stats_server *srv = NULL;
+	if (strcmp(cmd, "capture") == 0) {
+		srv = stats_server_start(cfg, err, sizeof(err));
+		if (!srv)
+			fprintf(stderr, "rtpvault %s: stats server not started: %s\n", cmd, err);
+	}
 	struct run_ctx rc = { e };
-	uint64_t t0 = util_mono_us(), last_prog = t0, packets = 0;
+	uint64_t t0 = util_mono_us(), last_prog = t0, last_pub = 0, packets = 0;
 	int status = 0;
-	while (!quit_flag) {
+	bool stopping = false;
+	for (;;) {
+		if (quit_flag && !stopping) {
+			if (!dpdk)
+				break;
+#if RV_HAVE_DPDK
+			dpdk_capture_request_stop(cap); /* stop RX; next() drains the rings, then EOF */
+#endif
+			stopping = true;
+		}
 		int n = ops->next(cap, on_frame, &rc, 256);
 		if (n == CAP_EOF)
 			break;
@@ -164,9 +225,15 @@ int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *s
 		packets += (uint64_t)(n > 0 ? n : 0);
 		if (live && n == 0)
 			engine_tick(e, util_wall_us());
-		if (progress) {
+		if (live)
+			retention_tick(util_wall_us()); /* no-op unless capture started a sweep */
+		if (srv || progress) {
 			uint64_t now = util_mono_us();
-			if (now - last_prog > 2000000u) {
+			if (srv && now - last_pub >= 100000u) {
+				publish_stats(srv, ops, cap, e, t0);
+				last_pub = now;
+			}
+			if (progress && now - last_prog > 2000000u) {
 				fprintf(stderr, "\r%s: %" PRIu64 " packets, %.0f packets/s ...", cmd, packets,
 					packets * 1e6 / (double)(now - t0));
 				last_prog = now;
@@ -174,6 +241,8 @@ int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *s
 		}
 	}
 	engine_finish(e);
+	if (srv)
+		publish_stats(srv, ops, cap, e, t0);
 	struct rv_counters cnt;
 	engine_counters(e, &cnt);
 	uint64_t dt = util_mono_us() - t0;
@@ -183,10 +252,33 @@ int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *s
 		fputc('\n', stderr);
 	fprintf(stderr, "%s: %" PRIu64 " packets in %.3f s (%.0f packets/s)", cmd, cnt.c[C_packets], dt / 1e6,
 		dt ? cnt.c[C_packets] * 1e6 / (double)dt : 0.0);
-	if (live)
+	if (live && !dpdk)
 		fprintf(stderr, ", kernel dropped %" PRIu64, cs.dropped);
 	fputc('\n', stderr);
-	ops->close(cap);
+#if RV_HAVE_DPDK
+	if (dpdk) {
+		uint64_t rx, pr, rf, imissed = 0, nombuf = 0, ierr = 0;
+		struct stats_kv kv[512];
+		size_t nkv = dpdk_capture_detail(cap, kv, sizeof(kv) / sizeof(kv[0]));
+		dpdk_capture_totals(cap, &rx, &pr, &rf);
+		for (size_t i = 0; i < nkv; i++) {
+			if (strcmp(kv[i].name, "dpdk_port_imissed") == 0)
+				imissed += kv[i].v;
+			else if (strcmp(kv[i].name, "dpdk_port_rx_nombuf") == 0)
+				nombuf += kv[i].v;
+			else if (strcmp(kv[i].name, "dpdk_port_ierrors") == 0)
+				ierr += kv[i].v;
+		}
+		fprintf(stderr,
+			"%s: dpdk received %" PRIu64 " processed %" PRIu64 " ring_full_drops %" PRIu64 " imissed %" PRIu64
+			" rx_nombuf %" PRIu64 " ierrors %" PRIu64 "\n",
+			cmd, rx, pr, rf, imissed, nombuf, ierr);
+		for (size_t i = 0; i < nkv; i++)
+			if (strncmp(kv[i].name, "dpdk_queue_", 11) == 0)
+				fprintf(stderr, "%s: %s{%s} %" PRIu64 "\n", cmd, kv[i].name, kv[i].labels, kv[i].v);
+	}
+#endif
+	stats_server_stop(srv);
 	return status;
 }
 

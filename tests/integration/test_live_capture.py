@@ -53,7 +53,9 @@ def main():
         off = conf_for(os.path.join(rvtest.TMP, "live-off"))
         rvtest.run([rvtest.BIN, "capture", "-c", off, "-r", pcap])
         want = states(off)
-        live = conf_for(os.path.join(rvtest.TMP, "live-on"), "[capture]\nbpf_filter = not arp\n")
+        # root without a service user: allowed explicitly here (test_privilege.py covers the drop)
+        live = conf_for(os.path.join(rvtest.TMP, "live-on"),
+                        "[capture]\nbpf_filter = not arp\n[service]\nallow_root = true\n")
         p = subprocess.Popen(ns + [rvtest.BIN, "capture", "-c", live, "-i", "vb", "--no-progress"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         time.sleep(1.0)

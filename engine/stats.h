@@ -1,0 +1,70 @@
+/*
+ * stats.h - counters of a running capture for `rtpvault stats` and a
+ * Prometheus text endpoint, plus the DPDK backend's extras.
+ *
+ * Thread-safety: the capture loop (the only thread that may read engine
+ * state) renders a snapshot every ~100 ms with stats_publish(); the serving
+ * threads only copy that rendered snapshot under a mutex.  They never read
+ * the engine, the recorder or the capture backend.
+ *
+ * Serving: a unix stream socket ([stats] socket, default
+ * <storage path>/stats.sock, mode 0600) answers every connection with the
+ * snapshot as text and closes; [stats] prometheus_port > 0 serves the same
+ * lines over HTTP/1.0 on 127.0.0.1 (one tiny blocking responder thread).
+ *
+ * Does NOT: authenticate (the socket's mode and the loopback address are
+ * the access control), keep history, or push anywhere.
+ */
+#ifndef RV_STATS_H
+#define RV_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture.h"
+#include "config.h"
+#include "counters.h"
+
+/* One extra counter of a backend: name{labels} value. */
+struct stats_kv {
+	char name[48];
+	char labels[48];  /* e.g. port="0",queue="1"; "" for none */
+	uint64_t v;
+};
+
+struct stats_server;
+
+/* Starts the socket (and Prometheus) server for cfg; NULL with a message in
+ * err when it cannot (the caller decides whether that is fatal). */
+struct stats_server *stats_server_start(const struct rv_config *cfg, char *err, size_t errlen);
+/* Renders a new snapshot (called from the capture loop only). */
+void stats_publish(struct stats_server *s, const char *backend, const struct capture_stats *cs,
+		   const struct stats_kv *kv, size_t nkv, const struct rv_counters *ec, uint64_t uptime_us);
+/* Stops the threads, removes the socket; NULL is fine. */
+void stats_server_stop(struct stats_server *s);
+/* The socket path for cfg into buf; -1 when it does not fit. */
+int stats_socket_path(const struct rv_config *cfg, char *buf, size_t len);
+
+struct engine;
+/* The capture loop of cli_run_capture() (engine/main.c) for a device that is
+ * already open: signals, stats server (cmd "capture"), DPDK stop/drain,
+ * engine_finish and the summary on stderr.  Does not close cap. */
+int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct capture_ops *ops,
+		     struct capture *cap, bool live, bool progress, const char *cmd);
+
+#if RV_HAVE_DPDK
+extern const struct capture_ops capture_dpdk_ops;
+/* Stop receiving: workers stop polling; next() then drains what was already
+ * received and returns CAP_EOF. */
+void dpdk_capture_request_stop(struct capture *c);
+/* True when the ports are live (not a finite net_pcap file replay). */
+bool dpdk_capture_live(const struct capture *c);
+/* Per-queue and per-port counters; returns how many were written. */
+size_t dpdk_capture_detail(struct capture *c, struct stats_kv *kv, size_t max);
+/* Totals: frames received from the NIC, handed to the engine, dropped on a
+ * full ring (received == processed + ring_full once drained). */
+void dpdk_capture_totals(struct capture *c, uint64_t *received, uint64_t *processed, uint64_t *ring_full);
+#endif
+
+#endif
