@@ -390,6 +390,8 @@ int cmd_capture(int argc, char **argv)
 		}
 	}
 	struct writer *w = writer_start(st, cfg, err, sizeof(err));
+	if (w)
+		writer_set_audit(w, &kek, who.uid, who.user); /* consent decisions, one entry per call */
 	struct recorder *rec = w ? recorder_new(cfg, &kek, w, err, sizeof(err)) : NULL;
 	struct engine *e = rec ? engine_new(cfg, recorder_sink(), rec) : NULL;
 	struct rv_counters ecnt;

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
 #include "engine_int.h"
 #include "json.h"
 #include "profile.h"
@@ -970,8 +971,21 @@ static void on_call_end(void *ctx, struct rv_call *c)
 			if (rc->streams[i]->buf || rc->streams[i]->desc.chunks)
 				seal_chunk(r, rc->streams[i], true);
 	}
-	if (record_start(r, rc, false))
+	if (record_start(r, rc, false)) {
 		write_record(r, rc, true);
+		/* the decision into the audit log, after the record (queue order) */
+		char d[512];
+		int dl = snprintf(d, sizeof(d), "{\"record_id\":%" PRIu64 ",\"profile\":\"%s\",\"consent\":\"%s\"",
+				  rc->record_id, r->prof.p[rc->profile].name, consent_state_name(rc->state));
+		if (rc->method && dl > 0 && (size_t)dl < sizeof(d))
+			dl += snprintf(d + dl, sizeof(d) - (size_t)dl, ",\"method\":\"%s\",\"time\":%" PRIu64 ".%06" PRIu64,
+				       consent_method_name(rc->method), rc->t_decision / 1000000u, rc->t_decision % 1000000u);
+		if (dl > 0 && (size_t)dl < sizeof(d) - 2) {
+			d[dl++] = '}';
+			d[dl] = '\0';
+			writer_put_audit(r->w, "consent", AUDIT_INFO, d);
+		}
+	}
 	r->states[rc->state]++;
 	if (log_enabled(RV_LOG_DEBUG)) {
 		char a[48], b[48];

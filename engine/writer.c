@@ -10,9 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "crypto.h"
 
-enum wop_kind { W_RECORD, W_CALLID, W_CHUNK, W_EXPIRY, W_RESERVE, W_SYNC };
+enum wop_kind { W_RECORD, W_CALLID, W_CHUNK, W_EXPIRY, W_AUDIT, W_RESERVE, W_SYNC };
 
 struct wop {
 	enum wop_kind kind;
@@ -41,6 +42,9 @@ struct writer {
 	bool stop;
 	bool full;
 	bool grow;
+	const struct rv_kek *audit_kek;
+	uint32_t audit_uid;
+	char audit_user[64];
 	struct writer_stats st;
 };
 
@@ -64,6 +68,8 @@ static int apply(struct writer *w, struct store_txn *t, struct wop *o)
 		return store_put_chunk(t, o->record_id, o->stream, o->seq, o->buf, o->len);
 	case W_EXPIRY:
 		return store_put_expiry(t, o->u64, o->record_id);
+	case W_AUDIT:
+		return w->audit_kek ? audit_append(t, w->audit_kek, (struct audit_entry *)(void *)o->buf) : 0;
 	case W_RESERVE: {
 		uint64_t id = 0;
 		for (uint64_t i = 0; i < o->u64; i++) {
@@ -78,7 +84,6 @@ static int apply(struct writer *w, struct store_txn *t, struct wop *o)
 	case W_SYNC:
 		return 0;
 	}
-	(void)w;
 	return 0;
 }
 
@@ -349,5 +354,33 @@ void writer_put_expiry(struct writer *w, uint64_t deadline_us, uint64_t record_i
 	if (!o)
 		return;
 	o->u64 = deadline_us;
+	enqueue(w, o);
+}
+
+void writer_set_audit(struct writer *w, const struct rv_kek *kek, uint32_t uid, const char *user)
+{
+	w->audit_kek = kek;
+	w->audit_uid = uid;
+	snprintf(w->audit_user, sizeof(w->audit_user), "%s", user ? user : "");
+}
+
+void writer_put_audit(struct writer *w, const char *command, int result, const char *detail)
+{
+	if (!w->audit_kek)
+		return;
+	struct wop *o = wop_new(W_AUDIT, 0);
+	struct audit_entry *e = calloc(1, sizeof(*e));
+	if (!o || !e) {
+		free(o);
+		free(e);
+		return;
+	}
+	e->uid = w->audit_uid;
+	snprintf(e->user, sizeof(e->user), "%s", w->audit_user);
+	snprintf(e->command, sizeof(e->command), "%s", command);
+	e->result = (uint8_t)result;
+	snprintf(e->detail, sizeof(e->detail), "%s", detail ? detail : "{}");
+	o->buf = (uint8_t *)e;
+	o->len = 0; /* not counted as stored value bytes */
 	enqueue(w, o);
 }

@@ -53,5 +53,11 @@ void writer_put_record(struct writer *w, const struct store_rec *r, uint8_t *sea
 void writer_put_callid(struct writer *w, const uint8_t hmac[RV_HMAC_LEN], uint64_t record_id);
 void writer_put_chunk(struct writer *w, uint64_t record_id, uint16_t stream, uint32_t seq, uint8_t *ct, size_t len);
 void writer_put_expiry(struct writer *w, uint64_t deadline_us, uint64_t record_id);
+/* Audit entries written by the engine (consent decisions): set once the key
+ * that chains the audit log and who runs the capture; then each
+ * writer_put_audit() appends one entry in queue order (after the records
+ * queued before it).  Without writer_set_audit they are dropped. */
+void writer_set_audit(struct writer *w, const struct rv_kek *kek, uint32_t uid, const char *user);
+void writer_put_audit(struct writer *w, const char *command, int result, const char *detail);
 
 #endif

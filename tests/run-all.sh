@@ -77,6 +77,12 @@ for t in tests/integration/test_*.py tests/integration/test_*.sh; do
   esac
 done
 
+echo "== the DPDK=0 build (same engine, no DPDK linked)"
+if [ -x "$RV_NODPDK_BIN" ]; then
+  RV_BIN="$RV_NODPDK_BIN" run_suite "nodpdk/test_generated.py" python3 tests/integration/test_generated.py
+  RV_BIN="$RV_NODPDK_BIN" run_suite "nodpdk/test_exempt.py" python3 tests/integration/test_exempt.py
+fi
+
 echo
 echo "logs in $LOGS/"
 echo "$total_pass passed, $total_fail failed"
