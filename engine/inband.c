@@ -3,6 +3,7 @@
  */
 #include "inband.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include <spandsp/telephony.h>
@@ -20,6 +21,25 @@
  * tone end and a repeated digit is reported again. */
 #define QUIET_MEAN_SQUARE 60000
 
+/* G.711 byte -> linear sample and its square, per law (0 = mu-law, 1 = A-law),
+ * built once from spandsp's own conversions: a table load per sample instead
+ * of spandsp's bit twiddling, and quiet frames (the common case) only need
+ * the squares.  Profiling showed the conversion was most of the engine's
+ * time on G.711 streams (docs/performance.md, history). */
+static int16_t lin_tab[2][256];
+static uint32_t sq_tab[2][256];
+static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
+
+static void tab_init(void)
+{
+	for (int b = 0; b < 256; b++) {
+		lin_tab[0][b] = ulaw_to_linear((uint8_t)b);
+		lin_tab[1][b] = alaw_to_linear((uint8_t)b);
+		for (int l = 0; l < 2; l++)
+			sq_tab[l][b] = (uint32_t)((int32_t)lin_tab[l][b] * lin_tab[l][b]);
+	}
+}
+
 struct inband {
 	dtmf_rx_state_t *rx;
 	bool quiet;
@@ -36,6 +56,7 @@ static void digits_cb(void *user, const char *digits, int len)
 
 struct inband *inband_new(void)
 {
+	pthread_once(&tab_once, tab_init);
 	struct inband *ib = calloc(1, sizeof(*ib));
 	if (!ib)
 		return NULL;
@@ -53,16 +74,24 @@ int inband_feed(struct inband *ib, const uint8_t *g711, size_t n, bool alaw, cha
 	ib->out = digits;
 	ib->n = 0;
 	ib->max = max;
+	const int16_t *lin = lin_tab[alaw ? 1 : 0];
+	const uint32_t *sq = sq_tab[alaw ? 1 : 0];
 	while (n) {
 		size_t k = n < 320 ? n : 320;
-		uint64_t energy = 0;
-		for (size_t i = 0; i < k; i++) {
-			amp[i] = alaw ? alaw_to_linear(g711[i]) : ulaw_to_linear(g711[i]);
-			energy += (uint64_t)((int32_t)amp[i] * amp[i]);
+		uint64_t e0 = 0, e1 = 0;
+		size_t i = 0;
+		for (; i + 2 <= k; i += 2) {
+			e0 += sq[g711[i]];
+			e1 += sq[g711[i + 1]];
 		}
-		bool quiet = energy < (uint64_t)QUIET_MEAN_SQUARE * k;
-		if (!(quiet && ib->quiet))
+		if (i < k)
+			e0 += sq[g711[i]];
+		bool quiet = e0 + e1 < (uint64_t)QUIET_MEAN_SQUARE * k;
+		if (!(quiet && ib->quiet)) {
+			for (i = 0; i < k; i++)
+				amp[i] = lin[g711[i]];
 			dtmf_rx(ib->rx, amp, (int)k);
+		}
 		ib->quiet = quiet;
 		g711 += k;
 		n -= k;

@@ -1,0 +1,559 @@
+/*
+ * bench_pipeline.c - per-stage cost of the recorder pipeline, from memory.
+ *
+ * Loads a whole pcap into RAM (so disk and libpcap are out of the picture),
+ * then replays it RUNS times through each of three pipelines, every run with
+ * fresh state:
+ *
+ *   decode    decode_frame() on every frame (L2..L4 only)
+ *   engine    engine_packet() with a null sink: decode, IP/TCP reassembly,
+ *             SIP/SDP parsing, dialog tracking, media lookup, streams, the
+ *             in-band DTMF detector on G.711
+ *   recorder  engine + the recorder sink (consent gate, pending audio,
+ *             AES-256-GCM chunk sealing) + the real writer thread + an LMDB
+ *             store in a fresh temp dir with a freshly generated key; the
+ *             clock stops when every item is committed (writer_sync)
+ *
+ * Timings are CLOCK_MONOTONIC wall time per packet; the stage costs are the
+ * differences between consecutive pipelines.  The writer thread's CPU time
+ * (process CPU minus the engine thread's CPU) is the LMDB commit cost; the
+ * consent gate + sealing cost is the engine thread's CPU in the recorder run
+ * minus the engine run (the writer runs on another core in parallel).
+ *
+ * Memory: glibc mallinfo2() (all arenas) sampled every 16384 packets gives
+ * the engine's bytes per tracked call at the peak number of calls (null
+ * sink: call + streams + expectations + detector state + probation
+ * buffers).  The recorder run minus the engine run at the same packet
+ * index, at its largest, is the recorder's RAM (held pre-consent audio,
+ * chunk buffers, writer queue, per-call state); divided by the calls whose
+ * audio was held (decided or timed out, not exempt) it is an upper bound of
+ * the pre-consent RAM per call.
+ *
+ * After every recorder run the store is checked against the truth given on
+ * the command line: number of records, RTP packets kept, chunks in LMDB ==
+ * chunks sealed, no writer errors.  A mismatch makes the program exit 2, so
+ * the benchmark cannot pass by skipping work.
+ *
+ * Output: a human summary on stderr and "key value" lines on stdout for
+ * scripts/bench.sh.  Timings are reported, never asserted.
+ *
+ * Does NOT: run several workers (the engine is single-threaded today), or
+ * measure libpcap (scripts/bench.sh times `rtpvault capture -r` for that).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "crypto.h"
+#include "decode.h"
+#include "engine.h"
+#include "recorder.h"
+#include "store.h"
+#include "writer.h"
+
+#define SAMPLE_EVERY 16384u
+#define MAX_RUNS 32
+
+struct frame {
+	uint64_t ts_us;
+	uint32_t caplen, wirelen;
+	const uint8_t *data;
+};
+
+struct trace {
+	struct frame *f;
+	size_t n;
+	uint8_t *arena;
+	size_t arena_len;
+	enum dec_link link;
+	uint64_t bytes;
+};
+
+struct opts {
+	const char *pcap;
+	int runs;
+	const char *exempt_regex;
+	long long truth_calls, truth_kept;
+	double truth_call_minutes;
+	long long truth_rtp_bytes;
+	const char *tmpdir;
+};
+
+static double now_ns(clockid_t id)
+{
+	struct timespec t;
+	clock_gettime(id, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+struct stat3 {
+	double med, min, max;
+};
+
+static struct stat3 stat3_of(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	struct stat3 s = { v[n / 2], v[0], v[n - 1] };
+	if (n % 2 == 0)
+		s.med = (v[n / 2 - 1] + v[n / 2]) / 2;
+	return s;
+}
+
+static void put3(const char *key, struct stat3 s)
+{
+	printf("%s %.1f %.1f %.1f\n", key, s.med, s.min, s.max);
+}
+
+/* ---------------------------------------------------------------- loading */
+
+static enum dec_link link_of(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB: return DEC_LINK_ETH;
+	case DLT_LINUX_SLL: return DEC_LINK_SLL;
+#ifdef DLT_LINUX_SLL2
+	case DLT_LINUX_SLL2: return DEC_LINK_SLL2;
+#endif
+	case DLT_RAW: return DEC_LINK_RAW;
+	case DLT_NULL: return DEC_LINK_NULL;
+	case DLT_LOOP: return DEC_LINK_LOOP;
+	default: return DEC_LINK_ETH;
+	}
+}
+
+static int load_trace(const char *path, struct trace *t)
+{
+	char eb[PCAP_ERRBUF_SIZE];
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		fprintf(stderr, "bench_pipeline: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	pcap_t *p = pcap_open_offline(path, eb);
+	if (!p) {
+		fprintf(stderr, "bench_pipeline: %s\n", eb);
+		return -1;
+	}
+	memset(t, 0, sizeof(*t));
+	t->link = link_of(pcap_datalink(p));
+	t->arena = malloc((size_t)st.st_size); /* frames are never larger than the file */
+	size_t cap = 1u << 20;
+	t->f = malloc(cap * sizeof(*t->f));
+	if (!t->arena || !t->f) {
+		pcap_close(p);
+		return -1;
+	}
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	int rc;
+	while ((rc = pcap_next_ex(p, &h, &d)) == 1) {
+		if (t->n == cap) {
+			cap *= 2;
+			struct frame *nf = realloc(t->f, cap * sizeof(*t->f));
+			if (!nf) {
+				pcap_close(p);
+				return -1;
+			}
+			t->f = nf;
+		}
+		if (t->arena_len + h->caplen > (size_t)st.st_size)
+			break;
+		memcpy(t->arena + t->arena_len, d, h->caplen);
+		t->f[t->n] = (struct frame){ (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec, h->caplen,
+					      h->len, t->arena + t->arena_len };
+		t->arena_len += h->caplen;
+		t->bytes += h->caplen;
+		t->n++;
+	}
+	pcap_close(p);
+	return t->n ? 0 : -1;
+}
+
+/* ---------------------------------------------------------------- memory sampling */
+
+struct memtrack {
+	size_t base;
+	size_t *at;      /* heap in use above base at sample k */
+	uint64_t *calls; /* tracked calls at sample k */
+	size_t n, cap;
+};
+
+static size_t heap_used(void)
+{
+	struct mallinfo2 mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+}
+
+static void mem_sample(struct memtrack *m, struct engine *e)
+{
+	if (!m || m->n == m->cap)
+		return;
+	uint64_t c, s, x;
+	engine_sizes(e, &c, &s, &x);
+	size_t u = heap_used();
+	m->at[m->n] = u > m->base ? u - m->base : 0;
+	m->calls[m->n] = c;
+	m->n++;
+}
+
+/* ---------------------------------------------------------------- stage (a): decode */
+
+static double run_decode(const struct trace *t, uint64_t *sink)
+{
+	struct pkt pk;
+	uint64_t acc = 0;
+	double t0 = now_ns(CLOCK_MONOTONIC);
+	for (size_t i = 0; i < t->n; i++) {
+		int rc = decode_frame(t->link, t->f[i].data, t->f[i].caplen, &pk);
+		acc += rc == 0 ? pk.dport + pk.payload_len : (uint64_t)-rc;
+	}
+	double t1 = now_ns(CLOCK_MONOTONIC);
+	*sink += acc;
+	return (t1 - t0) / (double)t->n;
+}
+
+/* ---------------------------------------------------------------- stage (b): engine, null sink */
+
+static const struct engine_sink null_sink = { 0 };
+
+static void feed(struct engine *e, const struct trace *t, struct memtrack *m)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const struct frame *f = &t->f[i];
+		engine_packet(e, f->ts_us, f->data, f->caplen, f->wirelen);
+		if (m && (i % SAMPLE_EVERY) == SAMPLE_EVERY - 1)
+			mem_sample(m, e);
+	}
+}
+
+static double run_engine(const struct rv_config *cfg, const struct trace *t, double *cpu_ns, struct memtrack *m,
+			 uint64_t *calls_created)
+{
+	struct engine *e = engine_new(cfg, &null_sink, NULL);
+	if (!e)
+		return -1;
+	engine_set_link(e, t->link);
+	if (m)
+		m->base = heap_used();
+	double c0 = now_ns(CLOCK_THREAD_CPUTIME_ID), t0 = now_ns(CLOCK_MONOTONIC);
+	feed(e, t, m);
+	engine_finish(e);
+	double t1 = now_ns(CLOCK_MONOTONIC), c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	struct rv_counters cn;
+	engine_counters(e, &cn);
+	*calls_created = cn.c[C_calls_created];
+	engine_free(e);
+	*cpu_ns = (c1 - c0) / (double)t->n;
+	return (t1 - t0) / (double)t->n;
+}
+
+/* ---------------------------------------------------------------- stage (c): recorder + writer + LMDB */
+
+struct rec_result {
+	double wall_ns, engine_cpu_ns, writer_cpu_ns, engine_wall_ns;
+	uint64_t records, chunks_in_store, rc[RC__COUNT];
+	uint64_t held_calls; /* calls whose audio was held pending a decision */
+	struct writer_stats ws;
+	uint64_t file_bytes, used_bytes;
+	bool ok;
+};
+
+static int count_rec(void *ctx, const struct store_rec *rec, const uint8_t *sealed, size_t len)
+{
+	(void)sealed;
+	(void)len;
+	uint64_t **ids = ctx;
+	*(*ids)++ = rec->record_id;
+	return 0;
+}
+
+static int count_chunk(void *ctx, uint16_t stream, uint32_t seq, const uint8_t *ct, size_t len)
+{
+	(void)stream;
+	(void)seq;
+	(void)ct;
+	(void)len;
+	(*(uint64_t *)ctx)++;
+	return 0;
+}
+
+static void rm_store(const char *dir)
+{
+	char p[1024];
+	const char *names[] = { "store/data.mdb", "store/lock.mdb", "kek.key", "store", "" };
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dir, names[i]);
+		if (remove(p) != 0 && errno != ENOENT)
+			fprintf(stderr, "bench_pipeline: cannot remove %s: %s\n", p, strerror(errno));
+	}
+}
+
+static int run_recorder(const struct opts *o, const struct trace *t, int run, struct memtrack *m,
+			struct rec_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	char dir[512], conf[2048], keyf[600], storep[600];
+	snprintf(dir, sizeof(dir), "%s/bench_pipeline.%d.%d", o->tmpdir, (int)getpid(), run);
+	if (mkdir(dir, 0700) != 0) {
+		fprintf(stderr, "bench_pipeline: mkdir %s: %s\n", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(keyf, sizeof(keyf), "%s/kek.key", dir);
+	snprintf(storep, sizeof(storep), "%s/store", dir);
+	snprintf(conf, sizeof(conf), "[exempt]\ncallee_regex = %s\n\n[storage]\npath = %s\nkey_file = %s\n",
+		 o->exempt_regex ? o->exempt_regex : "", storep, keyf);
+	struct rv_config *cfg = NULL;
+	if (config_load_string("bench", conf, &cfg, stderr) != 0)
+		return -1;
+	struct rv_kek kek;
+	if (kek_create(keyf) != 0 || kek_load(keyf, &kek) != 0) {
+		fprintf(stderr, "bench_pipeline: cannot create a key in %s\n", dir);
+		config_free(cfg);
+		return -1;
+	}
+	struct store_opts so = { .path = storep, .map_size = cfg->storage_map_size, .map_grow = cfg->storage_map_grow,
+				 .map_max = cfg->storage_map_max };
+	struct store *st = NULL;
+	int rc = store_open(&so, &st);
+	if (rc) {
+		fprintf(stderr, "bench_pipeline: store %s: %s\n", storep, store_strerror(rc));
+		kek_wipe(&kek);
+		config_free(cfg);
+		return -1;
+	}
+	char err[256] = "";
+	struct writer *w = writer_start(st, cfg, err, sizeof(err));
+	struct recorder *rec = w ? recorder_new(cfg, &kek, w, err, sizeof(err)) : NULL;
+	struct engine *e = rec ? engine_new(cfg, recorder_sink(), rec) : NULL;
+	if (!e) {
+		fprintf(stderr, "bench_pipeline: %s\n", err[0] ? err : "out of memory");
+		return -1;
+	}
+	engine_set_link(e, t->link);
+	if (m)
+		m->base = heap_used();
+	double p0 = now_ns(CLOCK_PROCESS_CPUTIME_ID), c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = now_ns(CLOCK_MONOTONIC);
+	feed(e, t, m);
+	engine_finish(e);
+	double te = now_ns(CLOCK_MONOTONIC), c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	writer_sync(w);
+	double t1 = now_ns(CLOCK_MONOTONIC), p1 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	double n = (double)t->n;
+	r->wall_ns = (t1 - t0) / n;
+	r->engine_wall_ns = (te - t0) / n;
+	r->engine_cpu_ns = (c1 - c0) / n;
+	r->writer_cpu_ns = ((p1 - p0) - (c1 - c0)) / n;
+	engine_free(e);
+	writer_stats(w, &r->ws);
+	writer_stop(w);
+	recorder_counters(rec, r->rc);
+	uint64_t states[CONSENT__COUNT];
+	recorder_state_counts(rec, states);
+	r->held_calls = states[CONSENT_GRANTED] + states[CONSENT_DENIED] + states[CONSENT_TIMEOUT] +
+			states[CONSENT_WITHDRAWN];
+	recorder_free(rec);
+
+	/* the store must hold what the workload's truth says */
+	struct store_rtxn *rt = NULL;
+	uint64_t *ids = calloc((size_t)r->rc[RC_calls] + 16, sizeof(*ids)), *ip = ids;
+	if (ids && store_read_begin(st, &rt) == 0) {
+		store_each_record(rt, count_rec, &ip);
+		r->records = (uint64_t)(ip - ids);
+		for (uint64_t i = 0; i < r->records; i++)
+			store_each_chunk(rt, ids[i], count_chunk, &r->chunks_in_store);
+		store_read_end(rt);
+	}
+	free(ids);
+	uint64_t mapsz = 0;
+	store_usage(st, &mapsz, &r->used_bytes);
+	store_close(st);
+	char dpath[700];
+	snprintf(dpath, sizeof(dpath), "%s/data.mdb", storep);
+	struct stat sb;
+	if (stat(dpath, &sb) == 0)
+		r->file_bytes = (uint64_t)sb.st_blocks * 512u;
+	kek_wipe(&kek);
+	config_free(cfg);
+	rm_store(dir);
+
+	r->ok = true;
+	if (o->truth_calls >= 0 && r->records != (uint64_t)o->truth_calls) {
+		fprintf(stderr, "bench_pipeline: CHECK FAILED run %d: %" PRIu64 " records in the store, truth %lld\n", run,
+			r->records, o->truth_calls);
+		r->ok = false;
+	}
+	if (o->truth_kept >= 0 && r->rc[RC_packets_kept] != (uint64_t)o->truth_kept) {
+		fprintf(stderr, "bench_pipeline: CHECK FAILED run %d: %" PRIu64 " packets kept, truth %lld\n", run,
+			r->rc[RC_packets_kept], o->truth_kept);
+		r->ok = false;
+	}
+	if (r->chunks_in_store != r->rc[RC_chunks] || r->ws.errors || r->ws.map_full_drops ||
+	    r->rc[RC_crypto_errors] || r->rc[RC_pending_bytes_persisted_without_consent]) {
+		fprintf(stderr,
+			"bench_pipeline: CHECK FAILED run %d: chunks in store %" PRIu64 " sealed %" PRIu64
+			", writer errors %" PRIu64 " drops %" PRIu64 "\n",
+			run, r->chunks_in_store, r->rc[RC_chunks], r->ws.errors, r->ws.map_full_drops);
+		r->ok = false;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: bench_pipeline PCAP [--runs N] [--exempt-regex RE] [--truth-calls N]\n"
+			"       [--truth-kept N] [--truth-call-minutes X] [--truth-rtp-bytes N] [--tmpdir DIR]\n"
+			"       [--only decode|engine|recorder]\n");
+}
+
+static size_t peak_at(const struct memtrack *m)
+{
+	size_t best = 0;
+	for (size_t k = 1; k < m->n; k++)
+		if (m->calls[k] > m->calls[best])
+			best = k;
+	return best;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .runs = 5, .truth_calls = -1, .truth_kept = -1, .truth_rtp_bytes = -1, .tmpdir = "/tmp" };
+	const char *only = NULL;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "--runs") && v)
+			o.runs = atoi(argv[++i]);
+		else if (!strcmp(a, "--exempt-regex") && v)
+			o.exempt_regex = argv[++i];
+		else if (!strcmp(a, "--truth-calls") && v)
+			o.truth_calls = atoll(argv[++i]);
+		else if (!strcmp(a, "--truth-kept") && v)
+			o.truth_kept = atoll(argv[++i]);
+		else if (!strcmp(a, "--truth-call-minutes") && v)
+			o.truth_call_minutes = atof(argv[++i]);
+		else if (!strcmp(a, "--truth-rtp-bytes") && v)
+			o.truth_rtp_bytes = atoll(argv[++i]);
+		else if (!strcmp(a, "--tmpdir") && v)
+			o.tmpdir = argv[++i];
+		else if (!strcmp(a, "--only") && v)
+			only = argv[++i];
+		else if (a[0] != '-' && !o.pcap)
+			o.pcap = a;
+		else {
+			usage();
+			return 1;
+		}
+	}
+	if (!o.pcap || o.runs < 1 || o.runs > MAX_RUNS) {
+		usage();
+		return 1;
+	}
+	struct trace t;
+	double l0 = now_ns(CLOCK_MONOTONIC);
+	if (load_trace(o.pcap, &t) != 0) {
+		fprintf(stderr, "bench_pipeline: cannot load %s\n", o.pcap);
+		return 1;
+	}
+	fprintf(stderr, "loaded %zu frames (%.1f MB) in %.1f s\n", t.n, (double)t.bytes / 1e6,
+		(now_ns(CLOCK_MONOTONIC) - l0) / 1e9);
+	printf("packets %zu\nbytes %" PRIu64 "\nruns %d\n", t.n, t.bytes, o.runs);
+	struct rv_config *cfg = config_default();
+	if (!cfg)
+		return 1;
+
+	size_t ns = t.n / SAMPLE_EVERY + 2;
+	struct memtrack mb = { .at = calloc(ns, sizeof(size_t)), .calls = calloc(ns, sizeof(uint64_t)), .cap = ns };
+	struct memtrack mc = { .at = calloc(ns, sizeof(size_t)), .calls = calloc(ns, sizeof(uint64_t)), .cap = ns };
+	double dec[MAX_RUNS], eng[MAX_RUNS], engc[MAX_RUNS], rec[MAX_RUNS], recc[MAX_RUNS], wrc[MAX_RUNS],
+		recw[MAX_RUNS];
+	uint64_t sink = 0, created = 0, held_calls = 0;
+	int status = 0;
+	struct rec_result last = { 0 };
+	for (int k = 0; k < o.runs; k++) {
+		if (!only || !strcmp(only, "decode"))
+			dec[k] = run_decode(&t, &sink);
+		if (!only || !strcmp(only, "engine"))
+			eng[k] = run_engine(cfg, &t, &engc[k], k == 0 ? &mb : NULL, &created);
+		if (!only || !strcmp(only, "recorder")) {
+			struct rec_result r;
+			if (run_recorder(&o, &t, k, k == 0 ? &mc : NULL, &r) != 0)
+				return 1;
+			rec[k] = r.wall_ns;
+			recc[k] = r.engine_cpu_ns;
+			wrc[k] = r.writer_cpu_ns;
+			recw[k] = r.engine_wall_ns;
+			if (!r.ok)
+				status = 2;
+			held_calls = r.held_calls;
+			last = r;
+		}
+		fprintf(stderr, "run %d done\n", k + 1);
+	}
+	fprintf(stderr, "(decode checksum %" PRIu64 ")\n", sink);
+	if (!only || !strcmp(only, "decode"))
+		put3("decode_ns", stat3_of(dec, o.runs));
+	if (!only || !strcmp(only, "engine")) {
+		put3("engine_ns", stat3_of(eng, o.runs));
+		put3("engine_cpu_ns", stat3_of(engc, o.runs));
+		printf("calls_created %" PRIu64 "\n", created);
+		if (mb.n) {
+			size_t k = peak_at(&mb);
+			printf("peak_calls %" PRIu64 "\n", mb.calls[k]);
+			printf("state_per_call_bytes %.0f\n", mb.calls[k] ? (double)mb.at[k] / (double)mb.calls[k] : 0.0);
+			/* the recorder's extra heap at its largest, over the same packet index */
+			size_t best = 0;
+			double extra = 0;
+			for (size_t j = 0; j < mb.n && j < mc.n; j++)
+				if ((double)mc.at[j] - (double)mb.at[j] > extra) {
+					extra = (double)mc.at[j] - (double)mb.at[j];
+					best = j;
+				}
+			if (extra > 0 && mc.calls[best]) {
+				printf("recorder_peak_extra_bytes %.0f\n", extra);
+				printf("recorder_ram_per_call_bytes %.0f\n", extra / (double)mc.calls[best]);
+				if (held_calls)
+					printf("pre_consent_ram_per_held_call_bytes %.0f\n", extra / (double)held_calls);
+			}
+		}
+	}
+	if (!only || !strcmp(only, "recorder")) {
+		put3("pipeline_ns", stat3_of(rec, o.runs));
+		put3("pipeline_engine_wall_ns", stat3_of(recw, o.runs));
+		put3("recorder_engine_cpu_ns", stat3_of(recc, o.runs));
+		put3("writer_cpu_ns", stat3_of(wrc, o.runs));
+		printf("records %" PRIu64 "\npackets_kept %" PRIu64 "\nchunks %" PRIu64 "\nchunks_in_store %" PRIu64 "\n",
+		       last.records, last.rc[RC_packets_kept], last.rc[RC_chunks], last.chunks_in_store);
+		printf("commits %" PRIu64 "\nqueue_waits %" PRIu64 "\nbytes_sealed %" PRIu64 "\n", last.ws.commits,
+		       last.ws.queue_waits, last.rc[RC_bytes_sealed]);
+		printf("lmdb_file_bytes %" PRIu64 "\nlmdb_used_bytes %" PRIu64 "\n", last.file_bytes, last.used_bytes);
+		if (o.truth_call_minutes > 0)
+			printf("bytes_per_call_minute %.0f\n", (double)last.used_bytes / o.truth_call_minutes);
+		if (o.truth_rtp_bytes > 0)
+			printf("lmdb_vs_payload %.3f\n", (double)last.used_bytes / (double)o.truth_rtp_bytes);
+		printf("store_check %s\n", status == 0 ? "ok" : "FAILED");
+	}
+	config_free(cfg);
+	free(mb.at);
+	free(mb.calls);
+	free(mc.at);
+	free(mc.calls);
+	free(t.f);
+	free(t.arena);
+	return status;
+}
