@@ -38,6 +38,7 @@
 	X(tcp_resyncs, "TCP bytes skipped to find a SIP message start")                       \
 	X(tcp_evicted, "TCP connections dropped because the table was full")                   \
 	X(tcp_expired, "TCP connections dropped after tcp_idle_timeout")                       \
+	X(tcp_abandoned, "TCP directions ignored after an invalid Content-Length (smuggling)") \
 	X(tcp_non_sip, "TCP segments not on a SIP connection")                                 \
 	X(ws_frames, "WebSocket frames decoded")                                               \
 	X(ws_bad, "malformed WebSocket frames")                                                \

@@ -518,6 +518,7 @@ void engine_counters(const struct engine *e, struct rv_counters *out)
 	out->c[C_tcp_resyncs] = ts->resyncs;
 	out->c[C_tcp_evicted] = ts->evicted;
 	out->c[C_tcp_expired] = ts->expired;
+	out->c[C_tcp_abandoned] = ts->abandoned;
 	out->c[C_ws_frames] = ts->ws_frames;
 	out->c[C_ws_bad] = ts->ws_bad;
 }

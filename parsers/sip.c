@@ -994,8 +994,10 @@ int sip_frame(const uint8_t *p, size_t len, size_t *msg_len, size_t *skip)
 		return 0;
 	}
 	if (bad_cl || hend + cl > SIP_MAX_MSG) {
+		/* the message boundary is unknowable (ATTACKS A4/A5): whatever
+		 * follows could be a smuggled message, so the stream is lost */
 		*skip = hend;
-		return -1;
+		return -2;
 	}
 	if (!have_cl)
 		cl = 0;

@@ -52,6 +52,7 @@ enum dir_mode {
 	DM_HTTP_RESP, /* "HTTP/1.1 101" seen, collecting the header block */
 	DM_WS_WAIT,  /* upgrade request consumed, answer not seen yet */
 	DM_WS,       /* RFC 6455 frames */
+	DM_DEAD,     /* framing lost (framer said -2): ignored until a new SYN */
 };
 
 struct seg {
@@ -329,6 +330,12 @@ static size_t run_framer(struct tcpreasm *t, struct dir *d)
 			off += ml;
 		} else if (r == 0) {
 			break;
+		} else if (r == -2) {
+			/* the stream's framing is lost: a peer would close the
+			 * connection, so nothing after this point is a message */
+			t->st.abandoned++;
+			d->mode = DM_DEAD;
+			return d->len;
 		} else {
 			/* -1, or a framer answer that does not fit: resync */
 			if (r == 1 || skip == 0)
@@ -582,6 +589,10 @@ static void dir_process(struct tcpreasm *t, struct dir *d)
 		}
 		if (d->mode == DM_WS) {
 			buf_consume(d, run_ws(t, d));
+			return;
+		}
+		if (d->mode == DM_DEAD) {
+			d->len = 0;
 			return;
 		}
 		if (!classify(t, d) && d->mode == before)

@@ -31,7 +31,10 @@ struct tcpreasm;
 /* A message framer: given contiguous bytes p[0..len), returns
  *   1  a message of *msg_len bytes starts at p (deliver it, consume it),
  *   0  need more bytes,
- *  -1  p does not start a message: consume *skip (>= 1) bytes and retry. */
+ *  -1  p does not start a message: consume *skip (>= 1) bytes and retry,
+ *  -2  the framing is lost for good (e.g. an invalid Content-Length): the
+ *      direction is abandoned, as a peer would close the connection; its
+ *      later bytes are ignored until a new SYN (counted in abandoned). */
 typedef int (*tcpreasm_frame_fn)(const uint8_t *p, size_t len, size_t *msg_len, size_t *skip);
 
 /* One delivered message.  msg borrows memory valid only during the call. */
@@ -64,6 +67,7 @@ struct tcpreasm_stats {
 	uint64_t expired;         /* directions dropped by idle timeout */
 	uint64_t ws_frames;       /* WebSocket frames decoded */
 	uint64_t ws_bad;          /* malformed WebSocket frames */
+	uint64_t abandoned;       /* directions whose framing was lost (framer -2): ignored until a new SYN */
 };
 
 /* returns owned.  NULL when frame or cb is NULL, max_conns or max_buf is 0,
