@@ -328,6 +328,7 @@ int cmd_capture(int argc, char **argv)
 		return 1;
 	}
 	bool drop = cfg->service_user[0] || (live && geteuid() != 0) || (live && !cfg->service_allow_root);
+	log_init(cfg);
 	/* fail closed: no usable key, no capture, nothing written */
 	struct rv_kek kek;
 	if (load_kek(cfg, &kek, "capture") < 0) {
