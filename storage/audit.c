@@ -25,6 +25,7 @@
  * public key (whoever can verify can also forge: the KEK holder).
  */
 #include "audit.h"
+#include "bytes.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -38,29 +39,8 @@
 #define AUDIT_FIXED (4 + 8 + 8 + 4 + 1)
 #define AUDIT_MAX_ENC (AUDIT_FIXED + 5 * 2 + 64 + 32 + 256 + 128 + 1024 + 32)
 
-static void be64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
 
-static void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
-static uint64_t rd64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
 
 static size_t put_str(uint8_t *p, const char *s, size_t cap)
 {
@@ -77,11 +57,11 @@ static size_t encode(const struct audit_entry *e, uint8_t *out)
 	size_t o = 0;
 	memcpy(out, AUDIT_MAGIC, 4);
 	o = 4;
-	be64(out + o, e->seq);
+	put_be64(out + o, e->seq);
 	o += 8;
-	be64(out + o, e->time_us);
+	put_be64(out + o, e->time_us);
 	o += 8;
-	be32(out + o, e->uid);
+	put_be32(out + o, e->uid);
 	o += 4;
 	out[o++] = e->result;
 	o += put_str(out + o, e->user, sizeof(e->user));
@@ -113,9 +93,9 @@ static int decode(const uint8_t *p, size_t len, struct audit_entry *e, size_t *e
 	if (len < AUDIT_FIXED + 32 || memcmp(p, AUDIT_MAGIC, 4) != 0)
 		return -1;
 	size_t body = len - 32, o = 4;
-	e->seq = rd64(p + o);
+	e->seq = get_be64(p + o);
 	o += 8;
-	e->time_us = rd64(p + o);
+	e->time_us = get_be64(p + o);
 	o += 8;
 	e->uid = (uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 | (uint32_t)p[o + 2] << 8 | p[o + 3];
 	o += 4;

@@ -20,6 +20,7 @@
  * material on the stack is wiped with OPENSSL_cleanse before returning.
  */
 #include "crypto.h"
+#include "bytes.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -76,19 +77,7 @@ void secure_wipe(void *p, size_t n)
 		OPENSSL_cleanse(p, n);
 }
 
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
 
 /* ---- key file ---- */
 
