@@ -194,6 +194,10 @@ struct engine_sink {
 	void (*call_answered)(void *ctx, struct rv_call *c);
 	void (*rtp)(void *ctx, struct rv_call *c, struct rv_stream *s, const struct rtp_view *v);
 	void (*dtmf)(void *ctx, struct rv_call *c, const struct rv_dtmf *d);
+	/* May the in-band DTMF detector skip this G.711 stream for now?  NULL:
+	 * always detect.  The recorder answers false where no in-band digit
+	 * could change anything (decided calls, the other party). */
+	bool (*want_inband)(void *ctx, struct rv_call *c, struct rv_stream *s);
 	/* the call is over: last chance to read it; freed after return */
 	void (*call_end)(void *ctx, struct rv_call *c);
 	void (*stream_free)(void *ctx, struct rv_stream *s);

@@ -411,7 +411,8 @@ static void accept_packet(struct engine *e, struct rv_stream *s, const struct rt
 				s->alaw = span_eq_ci(sn, "PCMA");
 			}
 		}
-		if (s->g711 && !dup && h->pt == s->audio_pt && e->cfg->rtp_inband_dtmf)
+		if (s->g711 && !dup && h->pt == s->audio_pt && e->cfg->rtp_inband_dtmf &&
+		    (!e->sink->want_inband || e->sink->want_inband(e->sink_ctx, c, s)))
 			dtmf_inband(e, s, h, ts);
 	}
 	call_touch(e, c, ts);

@@ -66,13 +66,28 @@ const char *recorder_counter_name(int i)
 	return i >= 0 && i < RC__COUNT ? rc_names[i] : "?";
 }
 
+/* Audio held before a decision: packets appended to blocks of HOLD_BLOCK
+ * bytes (one allocation per block, not per packet), in arrival order. */
+#define HOLD_BLOCK 16384
+
 struct held {
-	struct held *next;
 	struct rstream *st;
 	uint64_t ts;
 	uint32_t len;
+	uint32_t pad;
 	uint8_t data[];
 };
+
+struct hblock {
+	struct hblock *next;
+	size_t used, cap;
+	size_t payload;    /* packet bytes in the block (for the RAM bounds) */
+	uint32_t packets;
+	uint32_t pad;
+	uint8_t mem[];
+};
+
+#define HELD_SIZE(len) ((sizeof(struct held) + (len) + 7) & ~(size_t)7)
 
 struct rstream {
 	struct rcall *rc;
@@ -103,7 +118,7 @@ struct rcall {
 	struct pause_span pauses[MAX_PAUSES];
 	uint64_t withdraw_us;
 
-	struct held *head, *tail;
+	struct hblock *head, *tail;
 	size_t held_bytes;
 
 	bool persisting, truncated;
@@ -247,42 +262,40 @@ void recorder_state_counts(const struct recorder *r, uint64_t out[CONSENT__COUNT
 
 /* ---------------------------------------------------------------- holding */
 
-static void held_free(struct recorder *r, struct rcall *rc, struct held *h)
+/* Wipes and frees the oldest block of held audio; counts what it held. */
+static void hblock_drop(struct recorder *r, struct rcall *rc, bool count_discarded)
 {
-	rc->held_bytes -= h->len;
-	r->pending_total -= h->len;
-	secure_wipe(h->data, h->len);
-	free(h);
+	struct hblock *b = rc->head;
+	rc->head = b->next;
+	if (!rc->head)
+		rc->tail = NULL;
+	rc->held_bytes -= b->payload;
+	r->pending_total -= b->payload;
+	r->cnt[RC_pending_bytes_wiped] += b->payload;
+	if (count_discarded)
+		r->cnt[RC_packets_discarded] += b->packets;
+	else
+		r->cnt[RC_pending_dropped_per_call] += b->packets;
+	secure_wipe(b->mem, b->used);
+	free(b);
 }
 
 /* Wipes every packet held for the call (refusal, timeout, end, eviction). */
 static void held_wipe(struct recorder *r, struct rcall *rc)
 {
-	struct held *h = rc->head;
-	while (h) {
-		struct held *n = h->next;
-		r->cnt[RC_pending_bytes_wiped] += h->len;
-		r->cnt[RC_packets_discarded]++;
-		held_free(r, rc, h);
-		h = n;
-	}
-	rc->head = rc->tail = NULL;
+	while (rc->head)
+		hblock_drop(r, rc, true);
 	list_del(&rc->pend);
 }
 
 static void hold(struct recorder *r, struct rcall *rc, struct rstream *st, uint64_t ts, const uint8_t *p, size_t len)
 {
 	const struct rv_config *cfg = r->cfg;
-	/* per call: the oldest held packets make room */
-	while (rc->head && rc->held_bytes + len > cfg->consent_max_pending_per_call) {
-		struct held *h = rc->head;
-		rc->head = h->next;
-		if (!rc->head)
-			rc->tail = NULL;
-		r->cnt[RC_pending_dropped_per_call]++;
-		r->cnt[RC_pending_bytes_wiped] += h->len;
-		held_free(r, rc, h);
-	}
+	if (len > cfg->consent_max_pending_per_call)
+		return;
+	/* per call: the oldest held audio makes room (a block at a time) */
+	while (rc->head && rc->held_bytes + len > cfg->consent_max_pending_per_call)
+		hblock_drop(r, rc, false);
 	/* in total: the call that started holding first is wiped */
 	while (r->pending_total + len > cfg->consent_max_pending_total && !list_empty(&r->pending)) {
 		struct rcall *old = container_of(r->pending.next, struct rcall, pend);
@@ -291,21 +304,32 @@ static void hold(struct recorder *r, struct rcall *rc, struct rstream *st, uint6
 		if (old == rc)
 			break;
 	}
-	if (len > cfg->consent_max_pending_per_call)
-		return;
-	struct held *h = malloc(sizeof(*h) + len);
-	if (!h)
-		return;
-	h->next = NULL;
+	size_t need = HELD_SIZE(len);
+	struct hblock *b = rc->tail;
+	if (!b || b->cap - b->used < need) {
+		size_t cap = need > HOLD_BLOCK ? need : HOLD_BLOCK;
+		b = malloc(sizeof(*b) + cap);
+		if (!b)
+			return;
+		b->next = NULL;
+		b->used = 0;
+		b->cap = cap;
+		b->payload = 0;
+		b->packets = 0;
+		if (rc->tail)
+			rc->tail->next = b;
+		else
+			rc->head = b;
+		rc->tail = b;
+	}
+	struct held *h = (struct held *)(void *)(b->mem + b->used);
 	h->st = st;
 	h->ts = ts;
 	h->len = (uint32_t)len;
 	memcpy(h->data, p, len);
-	if (rc->tail)
-		rc->tail->next = h;
-	else
-		rc->head = h;
-	rc->tail = h;
+	b->used += need;
+	b->payload += len;
+	b->packets++;
 	rc->held_bytes += len;
 	r->pending_total += len;
 	r->cnt[RC_packets_held]++;
@@ -570,7 +594,8 @@ static void put_entry(struct recorder *r, struct rstream *st, uint64_t ts, uint8
 	e[8] = (uint8_t)(len >> 8);
 	e[9] = (uint8_t)len;
 	e[10] = kind;
-	memcpy(e + STORE_ENTRY_HDR, p, len);
+	if (len)
+		memcpy(e + STORE_ENTRY_HDR, p, len);
 	st->len += STORE_ENTRY_HDR + len;
 }
 
@@ -602,13 +627,20 @@ static void persist(struct recorder *r, struct rstream *st, uint64_t ts, const u
 
 static void flush_held(struct recorder *r, struct rcall *rc)
 {
-	struct held *h = rc->head;
-	rc->head = rc->tail = NULL;
-	while (h) {
-		struct held *n = h->next;
-		persist(r, h->st, h->ts, h->data, h->len);
-		held_free(r, rc, h);
-		h = n;
+	while (rc->head) {
+		struct hblock *b = rc->head;
+		for (size_t off = 0; off < b->used;) {
+			struct held *h = (struct held *)(void *)(b->mem + off);
+			persist(r, h->st, h->ts, h->data, h->len);
+			off += HELD_SIZE(h->len);
+		}
+		rc->head = b->next;
+		if (!rc->head)
+			rc->tail = NULL;
+		rc->held_bytes -= b->payload;
+		r->pending_total -= b->payload;
+		secure_wipe(b->mem, b->used);
+		free(b);
 	}
 	list_del(&rc->pend);
 }
@@ -1011,6 +1043,35 @@ static void on_call_end(void *ctx, struct rv_call *c)
 	c->sink_data = NULL;
 }
 
+/* In-band digits matter only where they can still change something: the
+ * consent party's streams while the decision is pending (grant, refuse) or
+ * after a grant (withdraw), and the pause party's streams while audio is
+ * being kept.  Elsewhere the detector, the engine's costliest stage, is
+ * skipped. */
+static bool want_inband(void *ctx, struct rv_call *c, struct rv_stream *s)
+{
+	struct recorder *r = ctx;
+	struct rcall *rc = c->sink_data;
+	const struct rv_config *cfg = r->cfg;
+	if (!rc)
+		return false;
+	bool consent_party = r->m_inband && party_matches(cfg->consent_party, s->party);
+	int pp = cfg->consent_pause_party;
+	bool pause_party = cfg->consent_pause_sequence[0] &&
+			   (pp == RV_PAUSE_BY_ANY || (pp == RV_PAUSE_BY_CALLER && s->party == PARTY_CALLER) ||
+			    (pp == RV_PAUSE_BY_CALLEE && s->party == PARTY_CALLEE));
+	switch (rc->state) {
+	case CONSENT_PENDING:
+		return consent_party || pause_party;
+	case CONSENT_GRANTED:
+		return consent_party || pause_party;
+	case CONSENT_EXEMPT:
+		return pause_party;
+	default:
+		return false;
+	}
+}
+
 static const struct engine_sink sink = {
 	.call_new = on_call_new,
 	.call_sip = on_sip,
@@ -1018,6 +1079,7 @@ static const struct engine_sink sink = {
 	.dtmf = on_dtmf,
 	.call_end = on_call_end,
 	.stream_free = on_stream_free,
+	.want_inband = want_inband,
 };
 
 const struct engine_sink *recorder_sink(void)

@@ -50,10 +50,9 @@ struct writer {
 
 static void wop_free(struct wop *o)
 {
-	if (o->buf) {
-		secure_wipe(o->buf, o->len);
-		free(o->buf);
-	}
+	/* buffers here are ciphertext, sealed records or audit text: nothing
+	 * secret to wipe (plaintext is wiped where it is sealed) */
+	free(o->buf);
 	free(o);
 }
 
