@@ -106,6 +106,17 @@ static void call_free_mem(struct rv_call *c)
 	free(c);
 }
 
+/* Unlinks a call from every table and frees it (no report). */
+static void call_destroy(struct engine *e, struct rv_call *c)
+{
+	list_del(&c->tl);
+	htab_remove(&e->calls, &c->hn);
+	e->n_calls--;
+	stream_free_call(e, c);
+	expect_free_call(e, c);
+	call_free_mem(c);
+}
+
 void engine_free(struct engine *e)
 {
 	if (!e)
@@ -113,12 +124,7 @@ void engine_free(struct engine *e)
 	/* calls still open are discarded without a report (engine_finish reports) */
 	for (int i = 0; i < 4; i++) {
 		while (!list_empty(&e->l_phase[i])) {
-			struct rv_call *c = container_of(e->l_phase[i].next, struct rv_call, tl);
-			list_del(&c->tl);
-			htab_remove(&e->calls, &c->hn);
-			stream_free_call(e, c);
-			expect_free_call(e, c);
-			call_free_mem(c);
+			call_destroy(e, container_of(e->l_phase[i].next, struct rv_call, tl));
 		}
 	}
 	htab_destroy(&e->calls);
@@ -162,12 +168,7 @@ static bool call_make_room(struct engine *e)
 	if (!list_empty(&e->l_phase[PH_SETUP])) {
 		struct rv_call *c = container_of(e->l_phase[PH_SETUP].next, struct rv_call, tl);
 		CNT(&e->cnt, calls_evicted_unanswered);
-		list_del(&c->tl);
-		htab_remove(&e->calls, &c->hn);
-		e->n_calls--;
-		stream_free_call(e, c);
-		expect_free_call(e, c);
-		call_free_mem(c);
+		call_destroy(e, c);
 		return true;
 	}
 	for (int ph = PH_ANSWERED; ph <= PH_HOLD; ph++) {
@@ -266,12 +267,7 @@ void call_finalize(struct engine *e, struct rv_call *c)
 	CNT(&e->cnt, calls_finished);
 	if (e->sink->call_end)
 		e->sink->call_end(e->sink_ctx, c);
-	list_del(&c->tl);
-	htab_remove(&e->calls, &c->hn);
-	e->n_calls--;
-	stream_free_call(e, c);
-	expect_free_call(e, c);
-	call_free_mem(c);
+	call_destroy(e, c);
 }
 
 /* ---- timers ---- */

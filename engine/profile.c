@@ -104,7 +104,7 @@ void profiles_free(struct profiles *ps)
 	ps->n = 0;
 }
 
-static bool prefix_in(const char *num, const struct rv_config_list *l)
+bool match_prefix_in(const char *num, const struct rv_config_list *l)
 {
 	for (size_t i = 0; i < l->count; i++) {
 		size_t n = strlen(l->items[i]);
@@ -114,7 +114,7 @@ static bool prefix_in(const char *num, const struct rv_config_list *l)
 	return false;
 }
 
-static bool addr_in(const struct ip_addr *a, const struct rv_config_list *l)
+bool match_addr_in(const struct ip_addr *a, const struct rv_config_list *l)
 {
 	if (!a)
 		return false;
@@ -140,10 +140,10 @@ size_t profiles_select(const struct profiles *ps, const char *caller, const char
 		if (i == ps->def || !p->cfg)
 			continue;
 		const struct rv_config_profile *c = p->cfg;
-		if (prefix_in(callee, &c->match_callee_prefixes) || prefix_in(caller, &c->match_caller_prefixes) ||
+		if (match_prefix_in(callee, &c->match_callee_prefixes) || match_prefix_in(caller, &c->match_caller_prefixes) ||
 		    (p->has_callee_re && regexec(&p->callee_re, callee, 0, NULL, 0) == 0) ||
 		    (p->has_caller_re && regexec(&p->caller_re, caller, 0, NULL, 0) == 0) ||
-		    addr_in(src, &c->match_trunks) || addr_in(dst, &c->match_trunks) || header_is(m, p->hname, p->hvalue))
+		    match_addr_in(src, &c->match_trunks) || match_addr_in(dst, &c->match_trunks) || header_is(m, p->hname, p->hvalue))
 			return i;
 	}
 	return ps->def;

@@ -59,4 +59,10 @@ bool profiles_is_minor(const struct profiles *ps, size_t i, const struct sip_msg
 /* Splits "Name: value" into its parts; -1 when there is no name or colon. */
 int profile_split_header(const char *h, char *name, size_t nl, char *value, size_t vl);
 
+/* Rule helpers shared with the exempt rules: num starts with one of the
+ * listed prefixes (empty entries never match); a is one of the listed
+ * addresses (NULL never matches). */
+bool match_prefix_in(const char *num, const struct rv_config_list *l);
+bool match_addr_in(const struct ip_addr *a, const struct rv_config_list *l);
+
 #endif

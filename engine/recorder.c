@@ -808,35 +808,17 @@ static bool header_value_in(struct span v, const struct rv_config_list *l)
 	return false;
 }
 
-static bool prefix_in(const char *num, const struct rv_config_list *l)
-{
-	for (size_t i = 0; i < l->count; i++) {
-		size_t n = strlen(l->items[i]);
-		if (n && strncmp(num, l->items[i], n) == 0)
-			return true;
-	}
-	return false;
-}
 
-static bool addr_in(const struct ip_addr *a, const struct rv_config_list *l)
-{
-	for (size_t i = 0; i < l->count; i++) {
-		struct ip_addr x;
-		if (ip_addr_parse(span_make(l->items[i], strlen(l->items[i])), &x) == 0 && ip_addr_eq(&x, a))
-			return true;
-	}
-	return false;
-}
 
 static void check_exempt(struct recorder *r, struct rcall *rc, const struct sip_msg *m)
 {
 	const struct rv_config *cfg = r->cfg;
 	struct rv_call *c = rc->c;
 	rc->exempt_checked = true;
-	bool ex = prefix_in(c->callee, &cfg->exempt_callee_prefixes) || prefix_in(c->caller, &cfg->exempt_caller_prefixes) ||
+	bool ex = match_prefix_in(c->callee, &cfg->exempt_callee_prefixes) || match_prefix_in(c->caller, &cfg->exempt_caller_prefixes) ||
 		  (r->has_callee_re && regexec(&r->callee_re, c->callee, 0, NULL, 0) == 0) ||
 		  (r->has_caller_re && regexec(&r->caller_re, c->caller, 0, NULL, 0) == 0) ||
-		  addr_in(&c->sig_src, &cfg->exempt_trunks) || addr_in(&c->sig_dst, &cfg->exempt_trunks);
+		  match_addr_in(&c->sig_src, &cfg->exempt_trunks) || match_addr_in(&c->sig_dst, &cfg->exempt_trunks);
 	struct span v;
 	if (!ex && r->ex_hname[0] && sip_find_header(m, r->ex_hname, &v) == 1)
 		ex = span_eq_ci(span_trim(v), r->ex_hvalue);
