@@ -7,7 +7,7 @@ PKGS=(
   libpcap-dev liblmdb-dev lmdb-utils libssl-dev libspandsp-dev libbcg729-dev libopus-dev
   libcmocka-dev libcap-ng-dev
   libdpdk-dev dpdk
-  tshark sox tcpreplay tcpdump bc iproute2
+  tshark sox tcpreplay tcpdump bc iproute2 procps passwd util-linux openssl time
 )
 missing=()
 for p in "${PKGS[@]}"; do
