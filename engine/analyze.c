@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "json.h"
+#include "orphan.h"
 
 struct report {
 	uint64_t invite_us;
@@ -240,7 +241,63 @@ const struct engine_sink *analyze_sink(void)
 	return &sink;
 }
 
-void analyze_finish(struct analyze *a, const struct rv_counters *cnt)
+struct orphan_ctx {
+	struct analyze *a;
+	struct json *j;
+	unsigned n;
+};
+
+static void orphan_out(void *ctx, const struct orphan *s)
+{
+	struct orphan_ctx *o = ctx;
+	char src[64], dst[64];
+	fmt_ep(src, sizeof(src), &s->src, s->sport);
+	fmt_ep(dst, sizeof(dst), &s->dst, s->dport);
+	o->n++;
+	if (!o->j) {
+		if (o->n == 1)
+			fprintf(o->a->out, "streams without signalling (RTP that no SDP announced; never recorded):\n");
+		fprintf(o->a->out, "  %s -> %s ssrc", src, dst);
+		for (unsigned i = 0; i < s->n_ssrcs; i++)
+			fprintf(o->a->out, "%s0x%08" PRIx32, i ? "," : " ", s->ssrcs[i]);
+		fprintf(o->a->out, " packets %" PRIu64 " events %" PRIu64 " digits %.*s\n", s->packets, s->event_packets,
+			s->n_digits ? (int)s->n_digits : 1, s->n_digits ? s->digits : "-");
+		return;
+	}
+	struct json *j = o->j;
+	char hx[16];
+	json_obj_open(j, NULL);
+	json_str(j, "src", src);
+	json_str(j, "dst", dst);
+	json_arr_open(j, "ssrcs");
+	for (unsigned i = 0; i < s->n_ssrcs; i++) {
+		snprintf(hx, sizeof(hx), "0x%08" PRIx32, s->ssrcs[i]);
+		json_str(j, NULL, hx);
+	}
+	json_arr_close(j);
+	json_arr_open(j, "payload_types");
+	for (unsigned pt = 0; pt < 128; pt++)
+		if (s->pt_bits[pt >> 6] & (1ULL << (pt & 63)))
+			json_u64(j, NULL, pt);
+	json_arr_close(j);
+	json_u64(j, "packets", s->packets);
+	json_u64(j, "event_packets", s->event_packets);
+	json_time(j, "first_time", s->first_us);
+	json_time(j, "last_time", s->last_us);
+	json_arr_open(j, "dtmf");
+	for (unsigned i = 0; i < s->n_digits; i++) {
+		char dg[2] = { s->digits[i], 0 };
+		json_obj_open(j, NULL);
+		json_str(j, "digit", dg);
+		json_str(j, "source", "rfc4733");
+		json_time(j, "time", s->digit_us[i]);
+		json_obj_close(j);
+	}
+	json_arr_close(j);
+	json_obj_close(j);
+}
+
+void analyze_finish(struct analyze *a, struct engine *e, const struct rv_counters *cnt)
 {
 	flush(a);
 	if (a->json) {
@@ -248,13 +305,26 @@ void analyze_finish(struct analyze *a, const struct rv_counters *cnt)
 		fputs("],", a->out);
 		json_init(&j, a->out, false);
 		j.need_comma[0] = false;
-		fputs("\"counters\":", a->out);
+		fputs("\"orphan_streams\":", a->out);
+		json_arr_open(&j, NULL);
+		struct orphan_ctx oc = { a, &j, 0 };
+		if (e)
+			engine_each_orphan(e, orphan_out, &oc);
+		json_arr_close(&j);
+		fputs(",\"counters\":", a->out);
+		json_init(&j, a->out, false);
 		json_obj_open(&j, NULL);
 		counters_json(cnt, &j);
 		json_obj_close(&j);
 		fputs("}\n", a->out);
 	} else {
-		fprintf(a->out, "%" PRIu64 " call%s\n\ncounters (non-zero):\n", a->calls, a->calls == 1 ? "" : "s");
+		fprintf(a->out, "%" PRIu64 " call%s\n\n", a->calls, a->calls == 1 ? "" : "s");
+		struct orphan_ctx oc = { a, NULL, 0 };
+		if (e)
+			engine_each_orphan(e, orphan_out, &oc);
+		if (oc.n)
+			fputc('\n', a->out);
+		fprintf(a->out, "counters (non-zero):\n");
 		counters_print(cnt, a->out, 0);
 	}
 }

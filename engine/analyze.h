@@ -20,7 +20,8 @@ struct analyze;
 struct analyze *analyze_new(FILE *out, bool json, size_t report_buffer);
 void analyze_free(struct analyze *a);
 const struct engine_sink *analyze_sink(void);
-/* Prints what is buffered and the counters; closes the JSON object. */
-void analyze_finish(struct analyze *a, const struct rv_counters *cnt);
+/* Prints what is buffered, the streams without signalling (e may be NULL)
+ * and the counters; closes the JSON object. */
+void analyze_finish(struct analyze *a, struct engine *e, const struct rv_counters *cnt);
 
 #endif

@@ -133,6 +133,8 @@ void engine_free(struct engine *e)
 	htab_destroy(&e->exp_port);
 	for (int i = 0; i < RV_SCTP_SLOTS; i++)
 		sctp_slot_free(&e->sctp[i]);
+	if (e->want_orphans)
+		orphans_free(&e->orphans);
 	ipreasm_free(e->ipr);
 	tcpreasm_free(e->tcp);
 	free(e);
@@ -141,6 +143,18 @@ void engine_free(struct engine *e)
 void engine_set_link(struct engine *e, enum dec_link link)
 {
 	e->link = link;
+}
+
+void engine_set_orphans(struct engine *e, bool on)
+{
+	if (on && !e->want_orphans && orphans_init(&e->orphans) == 0)
+		e->want_orphans = true;
+}
+
+void engine_each_orphan(struct engine *e, void (*cb)(void *ctx, const struct orphan *s), void *ctx)
+{
+	if (e->want_orphans)
+		orphans_each(&e->orphans, cb, ctx);
 }
 
 /* ---- call table ---- */
@@ -445,8 +459,11 @@ static void handle_l4(struct engine *e, const struct pkt *p, uint64_t ts)
 			sip_handle(e, p->payload, p->payload_len, &p->src, p->sport, &p->dst, p->dport, ts);
 			return;
 		}
-		if (!media_udp(e, p, ts, false))
+		if (!media_udp(e, p, ts, false)) {
 			CNT(&e->cnt, udp_unmatched);
+			if (e->want_orphans)
+				orphans_udp(&e->orphans, p, ts);
+		}
 		return;
 	case DEC_IPPROTO_TCP:
 		if (is_sip_port(e, p) || tcpreasm_tracks(e->tcp, p) ||

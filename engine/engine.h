@@ -217,6 +217,12 @@ void engine_tick(struct engine *e, uint64_t now_us);
 void engine_finish(struct engine *e);
 /* Counters including the reassemblers' statistics. */
 void engine_counters(const struct engine *e, struct rv_counters *out);
+/* Follow RTP flows that no signalling announced (analyze reports them as
+ * streams without a call; the recorder never keeps them). */
+void engine_set_orphans(struct engine *e, bool on);
+struct orphan;
+void engine_each_orphan(struct engine *e, void (*cb)(void *ctx, const struct orphan *s), void *ctx);
+
 /* Current live object counts, for bounds tests and stats. */
 void engine_sizes(const struct engine *e, uint64_t *calls, uint64_t *streams, uint64_t *expects);
 

@@ -7,6 +7,7 @@
 #define RV_ENGINE_INT_H
 
 #include "engine.h"
+#include "orphan.h"
 #include "ipreasm.h"
 #include "sdp.h"
 #include "tcpreasm.h"
@@ -69,6 +70,9 @@ struct engine {
 	struct tcpreasm *tcp;
 
 	struct sctp_slot sctp[RV_SCTP_SLOTS];
+
+	bool want_orphans;        /* analyze: follow RTP without signalling */
+	struct orphans orphans;
 
 	struct sip_msg sipmsg;    /* scratch, reused per message */
 	struct sdp sdp;

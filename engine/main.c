@@ -126,6 +126,8 @@ static int cmd_analyze(int argc, char **argv)
 		return 1;
 	struct analyze *an = analyze_new(stdout, json, (size_t)cfg->limits_report_buffer);
 	struct engine *e = an ? engine_new(cfg, analyze_sink(), an) : NULL;
+	if (e)
+		engine_set_orphans(e, true);
 	if (!e) {
 		fprintf(stderr, "rtpvault analyze: out of memory\n");
 		analyze_free(an);
@@ -136,7 +138,7 @@ static int cmd_analyze(int argc, char **argv)
 	if (status == 0 || iface) {
 		struct rv_counters cnt;
 		engine_counters(e, &cnt);
-		analyze_finish(an, &cnt);
+		analyze_finish(an, e, &cnt);
 	}
 	engine_free(e);
 	analyze_free(an);

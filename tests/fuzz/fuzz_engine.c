@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct engine *e = engine_new(cfg, analyze_sink(), an);
 	if (!e)
 		abort();
+	engine_set_orphans(e, true);
 	uint64_t ts = 1767225600000000ULL;
 	size_t off = 0;
 	while (off + 4 <= size) {
@@ -56,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	engine_finish(e);
 	struct rv_counters cnt;
 	engine_counters(e, &cnt);
-	analyze_finish(an, &cnt);
+	analyze_finish(an, e, &cnt);
 	engine_free(e);
 	analyze_free(an);
 	return 0;

@@ -10,7 +10,10 @@ Compared per capture:
   * the SDP-driven RTP streams: packets per (src, dst) endpoint pair, audio
     plus telephone-event packets, against tshark's "Pkts" summed over SSRCs;
   * RFC 4733 digits: distinct (SSRC, RTP timestamp) events among the SSRCs
-    of the streams the engine attached to calls.
+    of the streams the engine attached to calls;
+  * RTP that no signalling announced ("orphan_streams"): tshark's heuristic
+    RTP streams that belong to no call, packets per endpoint pair, and their
+    digits (payload type 101, as tshark assumes).
 Where tshark's picture cannot be matched by design the expected values used
 are stated in EXPECT below and explained in docs/analyze-json.md.
 """
@@ -182,6 +185,26 @@ def main():
         want_digits = exp.get("digits", seen)
         got_digits = [d["digit"] for c in got for d in c["dtmf"] if d["source"] == "rfc4733"]
         tap.eq(got_digits, want_digits, "%s: RFC 4733 digits" % name)
+
+        # RTP without signalling: tshark's heuristic streams that belong to no call
+        want_orph = {}
+        for s in truth["hstreams"]:
+            key = (s["src"], s["dst"])
+            if key not in got_streams:
+                want_orph[key] = want_orph.get(key, 0) + s["pkts"]
+        orph = out.get("orphan_streams", [])
+        got_orph = {(o["src"], o["dst"]): o["packets"] + o["event_packets"] for o in orph}
+        tap.eq(got_orph, want_orph, "%s: streams without signalling (vs tshark's heuristic RTP)" % name)
+        osr = {int(x, 16) for o in orph for x in o["ssrcs"]}
+        keys, want_od = set(), []
+        for ev in truth["events"]:
+            k = (ev["ssrc"], ev["ts"])
+            if ev["ssrc"] in osr and k not in keys:
+                keys.add(k)
+                if ev["event"] < 16:  # ids above 15 are not DTMF digits
+                    want_od.append(DIGITS[ev["event"]])
+        tap.eq([d["digit"] for o in orph for d in o["dtmf"]], want_od,
+               "%s: RFC 4733 digits of streams without signalling" % name)
     tap.done()
 
 
