@@ -23,7 +23,7 @@ fi
 echo "== 4. recording: $BIN capture -c $CONF -r $OUT/consent.pcap (store: $STORE)"
 $BIN capture -c "$CONF" -r "$OUT/consent.pcap"
 echo "== 5. the calls: $BIN calls -c $CONF"
-$BIN calls -c "$CONF" --since 2026-01-01T00:00:00Z --until 2026-01-02T00:00:00Z | head -40
+$BIN calls -c "$CONF" --since 2026-01-01T00:00:00Z --until 2026-01-02T00:00:00Z | sed -n 1,40p
 CID=$($BIN calls -c "$CONF" --consent granted --json | python3 -c '
 import json, sys
 calls = [c for c in json.load(sys.stdin) if c["complete"] and c["audio"] and
@@ -34,7 +34,7 @@ if [ -z "$CID" ]; then
   exit 1
 fi
 echo "== 6. consent evidence: $BIN show -c $CONF $CID"
-$BIN show -c "$CONF" "$CID" | head -30
+$BIN show -c "$CONF" "$CID" | sed -n 1,30p
 echo "== 7. export: $BIN export -c $CONF $CID --purpose demo --format all -o $OUT/export"
 $BIN export -c "$CONF" "$CID" --purpose "demo" --format all -o "$OUT/export"
 ls -l "$OUT/export"
