@@ -137,28 +137,28 @@ static void fmt_time(char *buf, size_t n, uint64_t us)
 	snprintf(buf + k, n - k, ".%03" PRIu64, (us % 1000000u) / 1000u);
 }
 
+/* One row per call (the columns of table_header()), then its streams and
+ * digits indented under it. */
 static void write_table_call(FILE *f, const struct rv_call *c)
 {
-	char t1[40], t2[40], t3[40], ep1[64], ep2[64];
+	char t1[40], ep1[64], ep2[64], st[8];
 	fmt_time(t1, sizeof(t1), c->invite_us);
-	fmt_time(t2, sizeof(t2), c->answer_us);
-	fmt_time(t3, sizeof(t3), c->end_us);
-	fprintf(f, "call %.*s\n", (int)(c->call_id_len > 200 ? 200 : c->call_id_len), c->call_id);
-	fprintf(f, "  %-10s %s -> %s\n", "parties", c->caller[0] ? c->caller : "-", c->callee[0] ? c->callee : "-");
 	if (c->final_status)
-		fprintf(f, "  %-10s %s (%d), ended by %s\n", "state", call_outcome_name(call_outcome(c)),
-			c->final_status, end_reason_name(c->end_reason));
+		snprintf(st, sizeof(st), "%d", c->final_status);
 	else
-		fprintf(f, "  %-10s %s, ended by %s\n", "state", call_outcome_name(call_outcome(c)),
-			end_reason_name(c->end_reason));
-	fprintf(f, "  %-10s invite %s  answer %s  end %s\n", "times", t1, t2, t3);
+		snprintf(st, sizeof(st), "-");
+	uint64_t end = c->end_us ? c->end_us : c->last_us;
+	double dur = c->answer_us && end > c->answer_us ? (end - c->answer_us) / 1e6 : 0;
+	fprintf(f, "%-23s  %-10s %-6s %-14s %8.1f  %-16s %-16s %.*s\n", t1, call_outcome_name(call_outcome(c)), st,
+		end_reason_name(c->end_reason), dur, c->caller[0] ? c->caller : "-", c->callee[0] ? c->callee : "-",
+		(int)(c->call_id_len > 200 ? 200 : c->call_id_len), c->call_id);
 	for (const struct list *l = c->streams.next; l != &c->streams; l = l->next) {
 		const struct rv_stream *s = container_of(l, struct rv_stream, call_link);
 		if (s->packets + s->event_packets == 0)
 			continue;
 		fmt_ep(ep1, sizeof(ep1), &s->src, s->sport);
 		fmt_ep(ep2, sizeof(ep2), &s->dst, s->dport);
-		fprintf(f, "  stream     %-6s %s -> %s %-6s ssrc", party_name(s->party), ep1, ep2,
+		fprintf(f, "    stream %-6s %s -> %s %-6s ssrc", party_name(s->party), ep1, ep2,
 			stream_codec(s)[0] ? stream_codec(s) : "-");
 		for (unsigned i = 0; i < s->n_ssrcs; i++)
 			fprintf(f, "%s0x%08" PRIx32, i ? "," : " ", s->ssrcs[i]);
@@ -168,9 +168,15 @@ static void write_table_call(FILE *f, const struct rv_call *c)
 	for (unsigned i = 0; i < c->n_dtmf; i++) {
 		const struct rv_dtmf *d = &c->dtmf[i];
 		fmt_time(t1, sizeof(t1), d->ts_us);
-		fprintf(f, "  dtmf       %c from %-6s via %-8s at %s\n", d->digit, party_name(d->party),
+		fprintf(f, "    dtmf   %c from %-6s via %-8s at %s\n", d->digit, party_name(d->party),
 			dtmf_source_name(d->source), t1);
 	}
+}
+
+static void table_header(FILE *f)
+{
+	fprintf(f, "%-23s  %-10s %-6s %-14s %8s  %-16s %-16s %s\n", "invite (UTC)", "state", "status", "ended by",
+		"talk s", "caller", "callee", "call-id");
 }
 
 static int cmp_report(const void *a, const void *b)
@@ -188,6 +194,8 @@ static void start(struct analyze *a)
 	a->started = true;
 	if (a->json)
 		fputs("{\"calls\":[", a->out);
+	else
+		table_header(a->out);
 }
 
 static void flush(struct analyze *a)
@@ -200,8 +208,6 @@ static void flush(struct analyze *a)
 			fputc(',', a->out);
 		a->any_call = true;
 		fwrite(a->r[i].text, 1, a->r[i].len, a->out);
-		if (!a->json)
-			fputc('\n', a->out);
 		free(a->r[i].text);
 	}
 	a->n = 0;
@@ -318,7 +324,7 @@ void analyze_finish(struct analyze *a, struct engine *e, const struct rv_counter
 		json_obj_close(&j);
 		fputs("}\n", a->out);
 	} else {
-		fprintf(a->out, "%" PRIu64 " call%s\n\n", a->calls, a->calls == 1 ? "" : "s");
+		fprintf(a->out, "\n%" PRIu64 " call%s\n\n", a->calls, a->calls == 1 ? "" : "s");
 		struct orphan_ctx oc = { a, NULL, 0 };
 		if (e)
 			engine_each_orphan(e, orphan_out, &oc);
