@@ -136,6 +136,7 @@ struct rcall {
 
 struct recorder {
 	const struct rv_config *cfg;
+	struct aead *aead;       /* one sealing context, re-keyed per chunk */
 	const struct rv_kek *kek;
 	struct writer *w;
 	uint64_t cnt[RC__COUNT];
@@ -176,6 +177,12 @@ struct recorder *recorder_new(const struct rv_config *cfg, const struct rv_kek *
 	r->kek = kek;
 	r->w = w;
 	list_init(&r->pending);
+	r->aead = aead_new();
+	if (!r->aead) {
+		snprintf(err, errlen, "cannot set up AES-256-GCM (OpenSSL)");
+		free(r);
+		return NULL;
+	}
 	r->m_rfc4733 = list_has(&cfg->consent_methods, "rfc4733");
 	r->m_info = list_has(&cfg->consent_methods, "sip-info");
 	r->m_inband = list_has(&cfg->consent_methods, "inband");
@@ -238,6 +245,7 @@ void recorder_free(struct recorder *r)
 {
 	if (!r)
 		return;
+	aead_free(r->aead);
 	if (r->has_callee_re)
 		regfree(&r->callee_re);
 	if (r->has_caller_re)
@@ -563,7 +571,7 @@ static void seal_chunk(struct recorder *r, struct rstream *st, bool final)
 	store_chunk_aad(rc->record_id, st->idx, seq, final, aad);
 	store_chunk_nonce(st->idx, seq, nonce);
 	uint8_t *ct = malloc(st->len + RV_TAG_LEN);
-	if (!ct || aead_seal(rc->dek.key, nonce, aad, sizeof(aad), st->buf, st->len, ct) != 0) {
+	if (!ct || aead_seal_ctx(r->aead, rc->dek.key, nonce, aad, sizeof(aad), st->buf, st->len, ct) != 0) {
 		free(ct);
 		r->cnt[RC_crypto_errors]++;
 		rc->truncated = true;

@@ -346,34 +346,83 @@ static int gcm_init(EVP_CIPHER_CTX *ctx, int enc, const uint8_t *key, const uint
 	return 0;
 }
 
+/* Keys ctx (already set up for AES-256-GCM with a 12-byte IV) and seals. */
+static int seal_in(EVP_CIPHER_CTX *ctx, const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+		   const uint8_t *in, size_t len, uint8_t *out)
+{
+	int outl = 0, fin = 0;
+	if (EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, 1) != 1)
+		return CRYPTO_E_EVP;
+	if (aad_len && EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
+		return CRYPTO_E_EVP;
+	outl = 0;
+	if (len && EVP_EncryptUpdate(ctx, out, &outl, in, (int)len) != 1)
+		return CRYPTO_E_EVP;
+	if (EVP_EncryptFinal_ex(ctx, out + outl, &fin) != 1)
+		return CRYPTO_E_EVP;
+	if ((size_t)outl + (size_t)fin != len)
+		return CRYPTO_E_EVP;
+	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, RV_TAG_LEN, out + len) != 1)
+		return CRYPTO_E_EVP;
+	return 0;
+}
+
+static int seal_args_ok(const uint8_t *key, const uint8_t *nonce, const uint8_t *aad, size_t aad_len,
+			const uint8_t *in, size_t len, const uint8_t *out)
+{
+	return key && nonce && out && !(aad_len && !aad) && !(len && !in) && aad_len <= INT_MAX &&
+	       len <= (size_t)INT_MAX - RV_TAG_LEN;
+}
+
 int aead_seal(const uint8_t key[RV_KEY_LEN], const uint8_t nonce[RV_NONCE_LEN], const uint8_t *aad,
 	      size_t aad_len, const uint8_t *in, size_t len, uint8_t *out)
 {
-	EVP_CIPHER_CTX *ctx;
-	int outl = 0, fin = 0, rc = CRYPTO_E_EVP;
-
-	if (!key || !nonce || !out || (aad_len && !aad) || (len && !in) || aad_len > INT_MAX ||
-	    len > (size_t)INT_MAX - RV_TAG_LEN)
+	if (!seal_args_ok(key, nonce, aad, aad_len, in, len, out))
 		return CRYPTO_E_ARG;
-	ctx = EVP_CIPHER_CTX_new();
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	if (!ctx)
 		return CRYPTO_E_EVP;
-	if (gcm_init(ctx, 1, key, nonce))
-		goto out;
-	if (aad_len && EVP_EncryptUpdate(ctx, NULL, &outl, aad, (int)aad_len) != 1)
-		goto out;
-	outl = 0;
-	if (len && EVP_EncryptUpdate(ctx, out, &outl, in, (int)len) != 1)
-		goto out;
-	if (EVP_EncryptFinal_ex(ctx, out + outl, &fin) != 1)
-		goto out;
-	if ((size_t)outl + (size_t)fin != len)
-		goto out;
-	if (EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, RV_TAG_LEN, out + len) != 1)
-		goto out;
-	rc = 0;
-out:
+	int rc = gcm_init(ctx, 1, key, nonce);
+	if (rc == 0)
+		rc = seal_in(ctx, key, nonce, aad, aad_len, in, len, out);
 	EVP_CIPHER_CTX_free(ctx); /* frees and cleanses the key schedule */
+	if (rc)
+		secure_wipe(out, len + RV_TAG_LEN);
+	return rc;
+}
+
+struct aead {
+	EVP_CIPHER_CTX *ctx;
+};
+
+struct aead *aead_new(void)
+{
+	struct aead *a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->ctx = EVP_CIPHER_CTX_new();
+	if (!a->ctx || EVP_CipherInit_ex(a->ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, 1) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(a->ctx, EVP_CTRL_GCM_SET_IVLEN, RV_NONCE_LEN, NULL) != 1) {
+		aead_free(a);
+		return NULL;
+	}
+	return a;
+}
+
+void aead_free(struct aead *a)
+{
+	if (!a)
+		return;
+	EVP_CIPHER_CTX_free(a->ctx); /* cleanses the last key schedule */
+	free(a);
+}
+
+int aead_seal_ctx(struct aead *a, const uint8_t key[RV_KEY_LEN], const uint8_t nonce[RV_NONCE_LEN],
+		  const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out)
+{
+	if (!a || !seal_args_ok(key, nonce, aad, aad_len, in, len, out))
+		return CRYPTO_E_ARG;
+	int rc = seal_in(a->ctx, key, nonce, aad, aad_len, in, len, out);
 	if (rc)
 		secure_wipe(out, len + RV_TAG_LEN);
 	return rc;

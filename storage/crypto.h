@@ -77,6 +77,16 @@ int dek_unwrap(const struct rv_kek *kek, const uint8_t wrapped[RV_WRAPPED_LEN], 
 /* AES-256-GCM.  out must hold len + RV_TAG_LEN bytes (ciphertext || tag). */
 int aead_seal(const uint8_t key[RV_KEY_LEN], const uint8_t nonce[RV_NONCE_LEN], const uint8_t *aad,
 	      size_t aad_len, const uint8_t *in, size_t len, uint8_t *out);
+/* A reusable AES-256-GCM sealing context: the cipher is fetched and set up
+ * once, each seal only re-keys it (the recorder seals a chunk every few
+ * dozen packets; a fresh context each time costs more than the AES).  The
+ * output is identical to aead_seal's.  Not thread-safe: one per thread. */
+struct aead;
+struct aead *aead_new(void);
+void aead_free(struct aead *a);
+int aead_seal_ctx(struct aead *a, const uint8_t key[RV_KEY_LEN], const uint8_t nonce[RV_NONCE_LEN],
+		  const uint8_t *aad, size_t aad_len, const uint8_t *in, size_t len, uint8_t *out);
+
 /* in is ciphertext || tag (len includes the tag); out holds len - RV_TAG_LEN
  * bytes.  CRYPTO_E_AUTH when the tag does not verify: out is then wiped. */
 int aead_open(const uint8_t key[RV_KEY_LEN], const uint8_t nonce[RV_NONCE_LEN], const uint8_t *aad,

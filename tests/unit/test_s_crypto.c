@@ -319,9 +319,38 @@ static void test_seal_roundtrip_sizes(void **state)
 			    "authentication failed: data was tampered with, or the wrong key or record was used");
 }
 
+/* The reusable context seals exactly like aead_seal, also after re-keying. */
+static void test_aead_ctx_matches(void **state)
+{
+	(void)state;
+	struct aead *a = aead_new();
+	assert_non_null(a);
+	uint8_t key[RV_KEY_LEN], nonce[RV_NONCE_LEN], aad[19], in[1000], o1[1000 + RV_TAG_LEN], o2[1000 + RV_TAG_LEN];
+	for (int round = 0; round < 3; round++) {
+		for (size_t i = 0; i < sizeof(key); i++)
+			key[i] = (uint8_t)(i * 7 + round);
+		for (size_t i = 0; i < sizeof(nonce); i++)
+			nonce[i] = (uint8_t)(i + 3 * round);
+		for (size_t i = 0; i < sizeof(aad); i++)
+			aad[i] = (uint8_t)(i ^ round);
+		for (size_t i = 0; i < sizeof(in); i++)
+			in[i] = (uint8_t)(i * 13 + round);
+		size_t len = 100 + (size_t)round * 300;
+		assert_int_equal(aead_seal(key, nonce, aad, sizeof(aad), in, len, o1), 0);
+		assert_int_equal(aead_seal_ctx(a, key, nonce, aad, sizeof(aad), in, len, o2), 0);
+		assert_memory_equal(o1, o2, len + RV_TAG_LEN);
+		uint8_t back[1000];
+		assert_int_equal(aead_open(key, nonce, aad, sizeof(aad), o2, len + RV_TAG_LEN, back), 0);
+		assert_memory_equal(back, in, len);
+	}
+	assert_int_equal(aead_seal_ctx(NULL, key, nonce, aad, sizeof(aad), in, 10, o2), CRYPTO_E_ARG);
+	aead_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_aead_ctx_matches),
 		cmocka_unit_test(test_gcm_kat),
 		cmocka_unit_test(test_gcm_kat_empty),
 		cmocka_unit_test(test_hmac_rfc4231),
