@@ -354,6 +354,18 @@ static int collect_cb(void *ctx, uint64_t deadline, uint64_t id)
 	return 0;
 }
 
+/* A write transaction and a read snapshot of the store, both or neither. */
+static int begin_pair(struct rctx *x, struct store_txn **t, struct store_rtxn **rt)
+{
+	int rc = store_txn_begin(x->st, t);
+	if (rc)
+		return rc;
+	rc = store_read_begin(x->st, rt);
+	if (rc)
+		store_txn_abort(*t);
+	return rc;
+}
+
 /* Shreds then deletes the given records (all not held, checked by the
  * caller in the same snapshot).  command: "sweep" or "erase"; reason may be
  * NULL.  Returns 0 or a store/audit error; *done counts deleted calls. */
@@ -362,14 +374,9 @@ static int delete_records(struct rctx *x, struct victim *v, size_t n, const char
 {
 	struct store_txn *t = NULL;
 	struct store_rtxn *rt = NULL;
-	int rc = store_txn_begin(x->st, &t);
+	int rc = begin_pair(x, &t, &rt);
 	if (rc)
 		return rc;
-	rc = store_read_begin(x->st, &rt);
-	if (rc) {
-		store_txn_abort(t);
-		return rc;
-	}
 	/* phase 1: shred the wrapped key, drop the Call-ID index, receipt */
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		struct store_rec h;
@@ -873,14 +880,9 @@ static int rot_batch(struct rot_scan *r, uint64_t *rewrapped, uint64_t *rekeyed)
 	struct rctx *x = r->x;
 	struct store_txn *t = NULL;
 	struct store_rtxn *rt = NULL;
-	int rc = store_txn_begin(x->st, &t);
+	int rc = begin_pair(x, &t, &rt);
 	if (rc)
 		return rc;
-	rc = store_read_begin(x->st, &rt);
-	if (rc) {
-		store_txn_abort(t);
-		return rc;
-	}
 	uint64_t nw = 0, nk = 0;
 	for (size_t i = 0; i < r->n && rc == 0; i++) {
 		struct store_rec h;
