@@ -22,6 +22,9 @@
 
 #include "codec.h"
 
+#include <stdarg.h>
+#include <stdio.h>
+
 int codec_rtp_read(const uint8_t *p, size_t len, struct codec_rtp *out)
 {
 	size_t off, end;
@@ -246,4 +249,15 @@ long codec_decode(struct codec_dec *d, const uint8_t *payload, size_t len, int16
 	default:
 		return -1;
 	}
+}
+
+void export_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
 }

@@ -71,4 +71,7 @@ int codec_dec_reset(struct codec_dec *d);
  * decode (the caller treats it as lost). */
 long codec_decode(struct codec_dec *d, const uint8_t *payload, size_t len, int16_t *out, size_t max);
 
+/* Writes a message to err (may be NULL or errlen 0), for the export writers. */
+void export_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 #endif

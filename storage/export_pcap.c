@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include "export.h"
+#include "codec.h"
 #include "store.h"
 
 #define ETH_LEN 14
@@ -39,17 +40,6 @@
 #define PCAP_SNAPLEN 262144u
 #define LINKTYPE_ETHERNET 1u
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static FILE *open_out(const char *path, char *err, size_t errlen)
 {
@@ -57,12 +47,12 @@ static FILE *open_out(const char *path, char *err, size_t errlen)
 	FILE *f;
 
 	if (fd < 0) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
+		export_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return NULL;
 	}
 	f = fdopen(fd, "wb");
 	if (!f) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
+		export_errf(err, errlen, "%s: %s", path, strerror(errno));
 		close(fd);
 		unlink(path);
 	}
@@ -191,25 +181,25 @@ int export_pcap(const char *path, const struct export_stream *s, size_t n, char 
 	FILE *f;
 	bool ok = true;
 
-	errf(err, errlen, "%s", "");
+	export_errf(err, errlen, "%s", "");
 	if (!path || (n && !s)) {
-		errf(err, errlen, "export_pcap: bad arguments");
+		export_errf(err, errlen, "export_pcap: bad arguments");
 		return -1;
 	}
 	for (k = 0; k < n; k++) {
 		const struct rec_stream *d = s[k].desc;
 
 		if (s[k].n && !s[k].pkts) {
-			errf(err, errlen, "stream %zu: no packets array", k);
+			export_errf(err, errlen, "stream %zu: no packets array", k);
 			return -1;
 		}
 		if (!d || !((d->src_family == 4 && d->dst_family == 4) || (d->src_family == 6 && d->dst_family == 6))) {
-			errf(err, errlen, "stream %zu: address families %u/%u are not both IPv4 or both IPv6", k,
+			export_errf(err, errlen, "stream %zu: address families %u/%u are not both IPv4 or both IPv6", k,
 			     d ? d->src_family : 0, d ? d->dst_family : 0);
 			return -1;
 		}
 		if (s[k].n > SIZE_MAX / sizeof(*refs) - total) {
-			errf(err, errlen, "too many packets");
+			export_errf(err, errlen, "too many packets");
 			return -1;
 		}
 		total += s[k].n;
@@ -217,7 +207,7 @@ int export_pcap(const char *path, const struct export_stream *s, size_t n, char 
 	if (total) {
 		refs = malloc(total * sizeof(*refs));
 		if (!refs) {
-			errf(err, errlen, "out of memory for %zu packets", total);
+			export_errf(err, errlen, "out of memory for %zu packets", total);
 			return -1;
 		}
 	}
@@ -286,11 +276,11 @@ int export_pcap(const char *path, const struct export_stream *s, size_t n, char 
 	if (fclose(f) != 0)
 		ok = false;
 	if (!ok) {
-		errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		export_errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
 		unlink(path);
 		return -1;
 	}
 	if (too_long || clamped)
-		errf(err, errlen, "%zu packets too long for UDP skipped; %zu timestamps clamped", too_long, clamped);
+		export_errf(err, errlen, "%zu packets too long for UDP skipped; %zu timestamps clamped", too_long, clamped);
 	return 0;
 }

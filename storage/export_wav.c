@@ -53,17 +53,6 @@
 #define BAD_RUN_REANCHOR 16 /* consecutive unplaceable packets before re-anchoring */
 #define EXT_LIMIT ((int64_t)1 << 50) /* extended timestamps never get near overflow */
 
-static void errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void errf(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Appends a "; "-separated warning. */
 static void warnf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -428,14 +417,14 @@ int export_wav(const char *path, const struct export_stream *s, size_t n, char *
 	FILE *f = NULL;
 
 	memset(&w, 0, sizeof(w));
-	errf(err, errlen, "%s", "");
+	export_errf(err, errlen, "%s", "");
 	if (!path || (n && !s)) {
-		errf(err, errlen, "export_wav: bad arguments");
+		export_errf(err, errlen, "export_wav: bad arguments");
 		return -1;
 	}
 	for (k = 0; k < n; k++)
 		if (!s[k].desc || (s[k].n && !s[k].pkts)) {
-			errf(err, errlen, "stream %zu: no description or packets", k);
+			export_errf(err, errlen, "stream %zu: no description or packets", k);
 			return -1;
 		}
 	ch[0].pages = calloc(N_PAGES, sizeof(int16_t *));
@@ -443,7 +432,7 @@ int export_wav(const char *path, const struct export_stream *s, size_t n, char *
 	tmp = malloc(CODEC_MAX_SAMPLES * sizeof(int16_t));
 	ord = calloc(n ? n : 1, sizeof(*ord));
 	if (!ch[0].pages || !ch[1].pages || !tmp || !ord) {
-		errf(err, errlen, "out of memory");
+		export_errf(err, errlen, "out of memory");
 		goto out;
 	}
 	for (k = 0; k < n; k++) {
@@ -477,7 +466,7 @@ int export_wav(const char *path, const struct export_stream *s, size_t n, char *
 		if (!ord[k].any)
 			continue;
 		if (render_stream(st, t0, &ch[st->desc->party], tmp, &w, &unknown) < 0) {
-			errf(err, errlen, "out of memory decoding stream %zu", ord[k].idx);
+			export_errf(err, errlen, "out of memory decoding stream %zu", ord[k].idx);
 			goto out;
 		}
 		if (unknown) {
@@ -489,7 +478,7 @@ int export_wav(const char *path, const struct export_stream *s, size_t n, char *
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "wb"))) {
-		errf(err, errlen, "%s: %s", path, strerror(errno));
+		export_errf(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd >= 0) {
 			close(fd);
 			unlink(path);
@@ -498,13 +487,13 @@ int export_wav(const char *path, const struct export_stream *s, size_t n, char *
 	}
 	frames = ch[0].end > ch[1].end ? ch[0].end : ch[1].end;
 	if (write_wav(f, &ch[0], &ch[1], frames) < 0) {
-		errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		export_errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
 		fclose(f);
 		unlink(path);
 		goto out;
 	}
 	if (fclose(f) != 0) {
-		errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
+		export_errf(err, errlen, "%s: write failed: %s", path, strerror(errno));
 		unlink(path);
 		goto out;
 	}
