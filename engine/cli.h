@@ -10,6 +10,7 @@
 #include "capture.h"
 #include "config.h"
 #include "engine.h"
+#include "store.h"
 
 /* Loads CONF (NULL: defaults), printing every problem; NULL on failure. */
 struct rv_config *cli_load_config(const char *path);
@@ -22,6 +23,9 @@ int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *s
 /* "2026-01-01T00:00:00Z", "2026-01-01 00:00:00", "2026-01-01" or epoch
  * seconds (fractions allowed) -> microseconds; -1 when not a time. */
 int cli_parse_time(const char *s, uint64_t *us);
+
+/* The store options [storage] describes (path, map size, growth). */
+struct store_opts cli_store_opts(const struct rv_config *cfg, bool readonly);
 
 int cmd_keys(int argc, char **argv);
 int cmd_capture(int argc, char **argv);

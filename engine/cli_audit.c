@@ -152,13 +152,7 @@ int cmd_audit(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	struct store_opts o = {
-		.path = cfg->storage_path,
-		.map_size = cfg->storage_map_size,
-		.map_grow = cfg->storage_map_grow,
-		.map_max = cfg->storage_map_max,
-		.readonly = false,
-	};
+	struct store_opts o = cli_store_opts(cfg, false);
 	struct store *st = NULL;
 	bool writable = true;
 	if (access(cfg->storage_path, F_OK) != 0) {

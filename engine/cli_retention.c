@@ -119,13 +119,7 @@ static int rctx_open(struct rctx *x, const struct rv_config *cfg, const char *cm
 		return -1;
 	if (!open_store)
 		return 0;
-	struct store_opts o = {
-		.path = cfg->storage_path,
-		.map_size = cfg->storage_map_size,
-		.map_grow = cfg->storage_map_grow,
-		.map_max = cfg->storage_map_max,
-		.readonly = false,
-	};
+	struct store_opts o = cli_store_opts(cfg, false);
 	int rc = store_open(&o, &x->st);
 	if (rc) {
 		fprintf(stderr, "rtpvault %s: store %s: %s\n", cmd, cfg->storage_path, store_strerror(rc));

@@ -63,7 +63,7 @@ static int load_kek(const struct rv_config *cfg, struct rv_kek *kek, const char 
 	return 0;
 }
 
-static int open_store(const struct rv_config *cfg, bool readonly, struct store **s, const char *cmd)
+struct store_opts cli_store_opts(const struct rv_config *cfg, bool readonly)
 {
 	struct store_opts o = {
 		.path = cfg->storage_path,
@@ -72,6 +72,12 @@ static int open_store(const struct rv_config *cfg, bool readonly, struct store *
 		.map_max = cfg->storage_map_max,
 		.readonly = readonly,
 	};
+	return o;
+}
+
+static int open_store(const struct rv_config *cfg, bool readonly, struct store **s, const char *cmd)
+{
+	struct store_opts o = cli_store_opts(cfg, readonly);
 	int rc = store_open(&o, s);
 	if (rc == STORE_E_EMPTY || (rc == STORE_E_IO && readonly && access(cfg->storage_path, F_OK) != 0)) {
 		*s = NULL;
