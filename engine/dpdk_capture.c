@@ -203,21 +203,31 @@ static long parse_mb(const char *s)
 	return v;
 }
 
-/* The link type of the rx_pcap= files of vdev name (libpcap reads the
- * header); DEC_LINK_ETH for anything else; 0 with a message on a problem. */
-static enum dec_link vdev_link(char **argv, int argc, const char *name, char *err, size_t errlen)
+/* The argument string of the first --vdev named name ("net_pcap0,rx_pcap=..."),
+ * or NULL. */
+static const char *vdev_arg(char **argv, int argc, const char *name)
 {
 	size_t nl = strlen(name);
-	enum dec_link link = DEC_LINK_ETH;
-	bool first = true;
 	for (int i = 1; i < argc; i++) {
 		const char *a = NULL;
 		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
 			a = argv[i + 1];
 		else if (strncmp(argv[i], "--vdev=", 7) == 0)
 			a = argv[i] + 7;
-		if (!a || strncmp(a, name, nl) != 0 || (a[nl] != ',' && a[nl] != '\0'))
-			continue;
+		if (a && strncmp(a, name, nl) == 0 && (a[nl] == ',' || a[nl] == '\0'))
+			return a;
+	}
+	return NULL;
+}
+
+/* The link type of the rx_pcap= files of vdev name (libpcap reads the
+ * header); DEC_LINK_ETH for anything else; 0 with a message on a problem. */
+static enum dec_link vdev_link(char **argv, int argc, const char *name, char *err, size_t errlen)
+{
+	enum dec_link link = DEC_LINK_ETH;
+	bool first = true;
+	const char *a = vdev_arg(argv, argc, name);
+	if (a) {
 		for (const char *f = strstr(a, "rx_pcap="); f; f = strstr(f + 1, "rx_pcap=")) {
 			char path[4096], eb[PCAP_ERRBUF_SIZE] = "";
 			const char *v = f + 8, *end = strchr(v, ',');
@@ -245,7 +255,6 @@ static enum dec_link vdev_link(char **argv, int argc, const char *name, char *er
 			link = k;
 			first = false;
 		}
-		break;
 	}
 	return link;
 }
@@ -253,18 +262,8 @@ static enum dec_link vdev_link(char **argv, int argc, const char *name, char *er
 /* Is the vdev named name a finite net_pcap file replay? */
 static bool vdev_is_replay(char **argv, int argc, const char *name)
 {
-	size_t nl = strlen(name);
-	for (int i = 1; i < argc; i++) {
-		const char *a = NULL;
-		if (strcmp(argv[i], "--vdev") == 0 && i + 1 < argc)
-			a = argv[i + 1];
-		else if (strncmp(argv[i], "--vdev=", 7) == 0)
-			a = argv[i] + 7;
-		if (!a || strncmp(a, name, nl) != 0 || (a[nl] != ',' && a[nl] != '\0'))
-			continue;
-		return strncmp(name, "net_pcap", 8) == 0 && strstr(a, "rx_pcap=") && !strstr(a, "infinite_rx=1");
-	}
-	return false;
+	const char *a = vdev_arg(argv, argc, name);
+	return a && strncmp(name, "net_pcap", 8) == 0 && strstr(a, "rx_pcap=") && !strstr(a, "infinite_rx=1");
 }
 
 static int validate(const struct rv_config *cfg, char **argv, int argc, unsigned *ports, unsigned *nports, char *err,
