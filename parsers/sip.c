@@ -48,6 +48,20 @@ static const uint8_t token_tab[256] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
+/* The line starting at pos within p[0..lim): false when no LF ends it
+ * yet; else *le = index of its LF, *ce = end of its content (CR removed). */
+static inline bool next_line(const uint8_t *p, size_t lim, size_t pos, size_t *le, size_t *ce)
+{
+	const uint8_t *nl = memchr(p + pos, '\n', lim - pos);
+	if (!nl)
+		return false;
+	*le = (size_t)(nl - p);
+	*ce = *le;
+	if (*ce > pos && p[*ce - 1] == '\r')
+		(*ce)--;
+	return true;
+}
+
 static inline bool is_token(uint8_t c)
 {
 	return token_tab[c] != 0;
@@ -560,13 +574,9 @@ int sip_parse(const uint8_t *p, size_t len, struct sip_msg *m)
 	struct span cur_name = { 0 };
 	size_t vstart = 0, vend = 0;
 	while (pos < len) {
-		nl = memchr(p + pos, '\n', len - pos);
-		if (!nl)
+		size_t ce;
+		if (!next_line(p, len, pos, &le, &ce))
 			break;
-		le = (size_t)(nl - p);
-		size_t ce = le;
-		if (ce > pos && p[ce - 1] == '\r')
-			ce--;
 		if (ce > pos && ascii_is_ws(p[pos])) {
 			/* continuation of the previous header (7.3.1) */
 			if (!open)
@@ -963,13 +973,9 @@ int sip_frame(const uint8_t *p, size_t len, size_t *msg_len, size_t *skip)
 	uint64_t cl = 0;
 	size_t pos = le + 1, hend = 0;
 	while (pos < lim) {
-		nl = memchr(p + pos, '\n', lim - pos);
-		if (!nl)
+		size_t ce;
+		if (!next_line(p, lim, pos, &le, &ce))
 			break;
-		le = (size_t)(nl - p);
-		size_t ce = le;
-		if (ce > pos && p[ce - 1] == '\r')
-			ce--;
 		if (ce == pos) {
 			hend = le + 1;
 			break;
