@@ -15,10 +15,12 @@
 /* Loads CONF (NULL: defaults), printing every problem; NULL on failure. */
 struct rv_config *cli_load_config(const char *path);
 
-/* Reads a capture (file, or interface when live) into the engine until EOF
- * or SIGINT/SIGTERM.  Returns 0, or 1 on a capture error (message printed). */
-int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *source, bool live, bool progress,
-		    const char *cmd);
+struct pipeline;
+/* Reads a capture (file, or interface when live) into the engine (or, with
+ * pl, the multi-worker pipeline of the DPDK backend) until EOF or
+ * SIGINT/SIGTERM.  Returns 0, or 1 on a capture error (message printed). */
+int cli_run_capture(struct engine *e, struct pipeline *pl, const struct rv_config *cfg, const char *source, bool live,
+		    bool progress, const char *cmd);
 
 /* "2026-01-01T00:00:00Z", "2026-01-01 00:00:00", "2026-01-01" or epoch
  * seconds (fractions allowed) -> microseconds; -1 when not a time. */

@@ -38,12 +38,19 @@
 #include "json.h"
 #include "keyring.h"
 #include "log.h"
+#include "pipeline.h"
 #include "record.h"
 #include "recorder.h"
 #include "retention.h"
 #include "stats.h"
 #include "store.h"
 #include "writer.h"
+
+#if RV_HAVE_DPDK
+#define dpdk_release dpdk_capture_release
+#else
+#define dpdk_release NULL
+#endif
 
 static int usage_err(const char *cmd, const char *u)
 {
@@ -399,27 +406,47 @@ int cmd_capture(int argc, char **argv)
 	struct writer *w = writer_start(st, cfg, err, sizeof(err));
 	if (w)
 		writer_set_audit(w, &kek, who.uid, who.user); /* consent decisions, one entry per call */
-	struct recorder *rec = w ? recorder_new(cfg, &kek, w, err, sizeof(err)) : NULL;
-	struct engine *e = rec ? engine_new(cfg, recorder_sink(), rec) : NULL;
+	/* DPDK with several workers: a pipeline, one recorder per worker */
+	unsigned nrec = 1;
+	if (strcmp(config_enum_word("capture", "backend", cfg->capture_backend), "dpdk") == 0 && cfg->dpdk_workers > 1)
+		nrec = (unsigned)cfg->dpdk_workers;
+	struct recorder *recs[PIPELINE_MAX_WORKERS] = { 0 };
+	bool rec_ok = w != NULL;
+	for (unsigned i = 0; i < nrec && rec_ok; i++)
+		rec_ok = (recs[i] = recorder_new(cfg, &kek, w, err, sizeof(err))) != NULL;
+	struct recorder *rec = rec_ok ? recs[0] : NULL;
+	struct engine *e = NULL;
+	struct pipeline *pl = NULL;
+	if (rec_ok && nrec > 1)
+		pl = pipeline_new(cfg, nrec, recorder_sink(), (void *const *)recs, dpdk_release, false, err, sizeof(err));
+	else if (rec_ok)
+		e = engine_new(cfg, recorder_sink(), rec);
 	struct rv_counters ecnt;
 	bool have_ecnt = false;
-	if (!e) {
+	if (!e && !pl) {
 		fprintf(stderr, "rtpvault capture: %s\n", err[0] ? err : "out of memory");
+		rec = NULL;
 	} else if (drop && access_priv_drop(cfg->service_user, err, sizeof(err)) != 0) {
 		fprintf(stderr, "rtpvault capture: dropping privileges: %s; stopping\n", err);
 		engine_free(e);
+		pipeline_free(pl);
 		e = NULL;
+		pl = NULL;
 	} else {
 		if (drop) {
-			status = cli_capture_loop(e, cfg, ops, cap, live, progress, "capture");
+			status = cli_capture_loop(e, pl, cfg, ops, cap, live, progress, "capture");
 			ops->close(cap);
 			cap = NULL;
 		} else {
-			status = cli_run_capture(e, cfg, file ? file : iface, live, progress, "capture");
+			status = cli_run_capture(e, pl, cfg, file ? file : iface, live, progress, "capture");
 		}
-		engine_counters(e, &ecnt);
+		if (pl)
+			pipeline_counters(pl, &ecnt);
+		else
+			engine_counters(e, &ecnt);
 		have_ecnt = true;
 		engine_free(e); /* calls were ended and sealed by engine_finish */
+		pipeline_free(pl);
 	}
 	if (w)
 		writer_sync(w);
@@ -428,9 +455,16 @@ int cmd_capture(int argc, char **argv)
 		writer_stats(w, &ws);
 	writer_stop(w);
 	if (rec) {
-		uint64_t rc[RC__COUNT], states[CONSENT__COUNT];
-		recorder_counters(rec, rc);
-		recorder_state_counts(rec, states);
+		uint64_t rc[RC__COUNT] = { 0 }, states[CONSENT__COUNT] = { 0 };
+		for (unsigned k = 0; k < nrec && recs[k]; k++) {
+			uint64_t r1[RC__COUNT], s1[CONSENT__COUNT];
+			recorder_counters(recs[k], r1);
+			recorder_state_counts(recs[k], s1);
+			for (int i = 0; i < RC__COUNT; i++)
+				rc[i] += r1[i];
+			for (int i = 0; i < CONSENT__COUNT; i++)
+				states[i] += s1[i];
+		}
 		printf("calls seen                %" PRIu64 "\n", rc[RC_calls]);
 		for (int i = 1; i < CONSENT__COUNT; i++)
 			printf("  consent %-16s %" PRIu64 "\n", consent_state_name(i), states[i]);
@@ -466,7 +500,8 @@ int cmd_capture(int argc, char **argv)
 			fprintf(stderr, "rtpvault capture: could not write the consent summary to the audit log\n");
 		free(jb.p);
 	}
-	recorder_free(rec);
+	for (unsigned k = 0; k < nrec; k++)
+		recorder_free(recs[k]);
 early_out:
 	if (cap)
 		ops->close(cap);

@@ -98,8 +98,11 @@ struct dq {
 	int eof;
 } __rte_cache_aligned;
 
+enum mode { MODE_UNDECIDED = 0, MODE_PLAIN, MODE_PIPELINE };
+
 struct dworker {
 	struct capture *cap;
+	unsigned idx;
 	unsigned lcore;
 	struct rte_ring *ring;
 	unsigned nq;
@@ -133,7 +136,12 @@ struct capture {
 	int ts_off;    /* our dynfield: µs timestamp */
 	int rxts_off;  /* net_pcap's rx timestamp dynfield, -1 if none */
 	uint64_t rxts_flag;
-	int stop;
+	int stop;      /* stop receiving (then drain) */
+	int quit;      /* RX lcores return */
+	int mode;      /* enum mode: what RX lcores do besides receiving */
+	dpdk_work_fn work;
+	dpdk_frame_fn frame;
+	void *work_ctx;
 	enum dec_link link;
 	uint64_t processed, discarded;
 	uint64_t last_ts;
@@ -411,42 +419,74 @@ static unsigned poll_queue(struct capture *c, struct dq *q, struct rte_mbuf **b,
 	return n;
 }
 
+/* RX of one worker's queues into its ring to the main lcore; returns true
+ * when anything arrived.  *all_eof: every queue of the worker ended. */
+static bool worker_rx(struct dworker *w, struct rte_mbuf **b, bool *all_eof)
+{
+	struct capture *c = w->cap;
+	bool any = false;
+	*all_eof = true;
+	for (unsigned i = 0; i < w->nq; i++) {
+		struct dq *q = &c->q[w->q[i]];
+		if (__atomic_load_n(&q->eof, __ATOMIC_RELAXED))
+			continue;
+		*all_eof = false;
+		/* net_pcap loses the packet it read when it cannot get an mbuf
+		 * (rx_nombuf): a replay only polls while the pool has room */
+		if (q->offline && rte_mempool_avail_count(c->mp) < c->pool_guard) {
+			q->last_us = util_mono_us_();
+			continue;
+		}
+		unsigned n = poll_queue(c, q, b, c->burst);
+		if (!n)
+			continue;
+		any = true;
+		unsigned k = rte_ring_sp_enqueue_burst(w->ring, (void **)b, n, NULL);
+		/* a finite replay waits for room; live traffic is dropped and counted.
+		 * A pipeline worker keeps doing its share of the work meanwhile (call
+		 * control may be waiting for room in this worker's ring). */
+		while (k < n && q->offline && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+			if (__atomic_load_n(&c->mode, __ATOMIC_ACQUIRE) != MODE_PIPELINE || c->work(c->work_ctx, w->idx) == 0)
+				rte_pause();
+			k += rte_ring_sp_enqueue_burst(w->ring, (void **)(b + k), n - k, NULL);
+		}
+		if (k < n) {
+			rte_pktmbuf_free_bulk(b + k, n - k);
+			__atomic_store_n(&q->ring_full, q->ring_full + (n - k), __ATOMIC_RELAXED);
+		}
+	}
+	return any;
+}
+
+/* An RX lcore: polls its queues into its ring until they end or stop is
+ * requested; in a pipeline it also runs its worker's share of the engine
+ * until the pipeline has finished (or quit is set). */
 static int worker_main(void *arg)
 {
 	struct dworker *w = arg;
 	struct capture *c = w->cap;
 	struct rte_mbuf *b[DP_MAX_BURST];
 	unsigned idle = 0;
-	while (!__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
-		bool any = false, all_eof = true;
-		for (unsigned i = 0; i < w->nq; i++) {
-			struct dq *q = &c->q[w->q[i]];
-			if (__atomic_load_n(&q->eof, __ATOMIC_RELAXED))
-				continue;
-			all_eof = false;
-			/* net_pcap loses the packet it read when it cannot get an mbuf
-			 * (rx_nombuf): a replay only polls while the pool has room */
-			if (q->offline && rte_mempool_avail_count(c->mp) < c->pool_guard) {
-				q->last_us = util_mono_us_();
-				continue;
-			}
-			unsigned n = poll_queue(c, q, b, c->burst);
-			if (!n)
-				continue;
-			any = true;
-			unsigned k = rte_ring_sp_enqueue_burst(w->ring, (void **)b, n, NULL);
-			/* a finite replay waits for room; live traffic is dropped and counted */
-			while (k < n && q->offline && !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
-				rte_pause();
-				k += rte_ring_sp_enqueue_burst(w->ring, (void **)(b + k), n - k, NULL);
-			}
-			if (k < n) {
-				rte_pktmbuf_free_bulk(b + k, n - k);
-				__atomic_store_n(&q->ring_full, q->ring_full + (n - k), __ATOMIC_RELAXED);
+	bool rx_done = false;
+	while (!__atomic_load_n(&c->quit, __ATOMIC_ACQUIRE)) {
+		bool any = false;
+		if (!rx_done) {
+			bool all_eof;
+			any = worker_rx(w, b, &all_eof);
+			if (all_eof || __atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+				rx_done = true;
+				__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 			}
 		}
-		if (all_eof)
+		int mode = __atomic_load_n(&c->mode, __ATOMIC_ACQUIRE);
+		if (mode == MODE_PIPELINE) {
+			int r = c->work(c->work_ctx, w->idx);
+			if (r < 0)
+				break;
+			any |= r > 0;
+		} else if (rx_done && mode == MODE_PLAIN) {
 			break;
+		}
 		if (any)
 			idle = 0;
 		else if (++idle > 1024)
@@ -635,6 +675,7 @@ static int dpdk_open_(struct capture **out, const struct rv_config *cfg, const c
 				break;
 			struct dworker *w = &c->w[wi];
 			w->cap = c;
+			w->idx = wi;
 			w->lcore = lc;
 			char rn[RTE_RING_NAMESIZE];
 			snprintf(rn, sizeof(rn), "rv_rx%u", wi);
@@ -675,10 +716,7 @@ static int dpdk_open_(struct capture **out, const struct rv_config *cfg, const c
 	}
 	for (unsigned i = 0; i < c->nworkers; i++) {
 		struct dworker *w = &c->w[i];
-		if (w->nq == 0) {
-			w->done = 1;
-			continue;
-		}
+		/* launched even without a queue: in a pipeline it is a worker */
 		int rc = rte_eal_remote_launch(worker_main, w, w->lcore);
 		if (rc) {
 			snprintf(err, errlen, "cannot launch RX lcore %u: %s", w->lcore, rte_strerror(-rc));
@@ -717,7 +755,8 @@ static bool refill(struct capture *c, unsigned i)
 	return s->n > 0;
 }
 
-static void deliver(struct capture *c, struct rte_mbuf *m, capture_cb cb, void *ctx)
+/* Hands m to the engine; true when a pipeline worker took it (it frees it). */
+static bool deliver(struct capture *c, struct rte_mbuf *m, capture_cb cb, void *ctx)
 {
 	uint64_t ts = *ts_field(c, m);
 	if (ts < c->last_ts && !c->offline)
@@ -734,9 +773,16 @@ static void deliver(struct capture *c, struct rte_mbuf *m, capture_cb cb, void *
 			len = sizeof(c->seg);
 		p = rte_pktmbuf_read(m, 0, len, c->seg);
 		if (!p)
-			return;
+			return false;
+		if (c->frame) {
+			c->frame(c->work_ctx, ts, p, len, len, NULL); /* p is our copy: no owner to pass */
+			return false;
+		}
 	}
+	if (c->frame)
+		return c->frame(c->work_ctx, ts, p, len, len, m);
 	cb(ctx, ts, p, len, len);
+	return false;
 }
 
 static int dpdk_next_(struct capture *c, capture_cb cb, void *ctx, int max)
@@ -745,6 +791,8 @@ static int dpdk_next_(struct capture *c, capture_cb cb, void *ctx, int max)
 	unsigned nfr = 0, delivered = 0;
 	if (max > DP_MAX_BURST)
 		max = DP_MAX_BURST;
+	if (__atomic_load_n(&c->mode, __ATOMIC_RELAXED) == MODE_UNDECIDED)
+		__atomic_store_n(&c->mode, MODE_PLAIN, __ATOMIC_RELEASE);
 	bool all_done = true;
 	for (unsigned i = 0; i < c->nsrc; i++) {
 		refill(c, i);
@@ -785,8 +833,8 @@ static int dpdk_next_(struct capture *c, capture_cb cb, void *ctx, int max)
 			}
 			struct src *s = &c->src[best];
 			struct rte_mbuf *m = s->m[s->pos++];
-			deliver(c, m, cb, ctx);
-			fr[nfr++] = m;
+			if (!deliver(c, m, cb, ctx))
+				fr[nfr++] = m;
 			delivered++;
 		}
 	} else {
@@ -794,8 +842,8 @@ static int dpdk_next_(struct capture *c, capture_cb cb, void *ctx, int max)
 			struct src *s = &c->src[i];
 			while (s->pos < s->n && (int)delivered < max) {
 				struct rte_mbuf *m = s->m[s->pos++];
-				deliver(c, m, cb, ctx);
-				fr[nfr++] = m;
+				if (!deliver(c, m, cb, ctx))
+					fr[nfr++] = m;
 				delivered++;
 			}
 		}
@@ -898,14 +946,40 @@ void dpdk_capture_request_stop(struct capture *c)
 	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
 }
 
+unsigned dpdk_capture_workers(const struct capture *c)
+{
+	return c->nworkers;
+}
+
+void dpdk_capture_attach(struct capture *c, dpdk_work_fn work, dpdk_frame_fn frame, void *ctx)
+{
+	c->work = work;
+	c->frame = frame;
+	c->work_ctx = ctx;
+	__atomic_store_n(&c->mode, MODE_PIPELINE, __ATOMIC_RELEASE);
+}
+
+void dpdk_capture_join(struct capture *c)
+{
+	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&c->quit, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < c->nworkers; i++) {
+		if (c->w[i].launched)
+			rte_eal_wait_lcore(c->w[i].lcore);
+		c->w[i].launched = false;
+	}
+}
+
+void dpdk_capture_release(void *mbuf)
+{
+	rte_pktmbuf_free(mbuf);
+}
+
 static void dpdk_close_(struct capture *c)
 {
 	if (!c)
 		return;
-	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < c->nworkers; i++)
-		if (c->w[i].launched)
-			rte_eal_wait_lcore(c->w[i].lcore);
+	dpdk_capture_join(c);
 	/* whatever was received and not handed to the engine (an error path) */
 	for (unsigned i = 0; c->src && i < c->nsrc; i++) {
 		struct src *s = &c->src[i];

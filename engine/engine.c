@@ -213,6 +213,7 @@ struct rv_call *call_create(struct engine *e, const uint8_t *cid, size_t len, ui
 	memcpy(c->call_id, cid, len);
 	c->call_id[len] = '\0';
 	c->call_id_len = len;
+	c->cid_hash = h;
 	c->id = e->next_id++;
 	c->invite_us = ts;
 	c->last_us = ts;
@@ -329,6 +330,36 @@ void engine_tick(struct engine *e, uint64_t now_us)
 	if (now_us > e->now_us)
 		e->now_us = now_us;
 	housekeeping(e);
+}
+
+uint64_t engine_now(const struct engine *e)
+{
+	return e->now_us;
+}
+
+static const struct engine_sink empty_sink;
+
+void engine_set_router(struct engine *e, const struct engine_router *r, void *ctx)
+{
+	e->router = r;
+	e->router_ctx = ctx;
+	e->sink = &empty_sink;
+	e->sink_ctx = NULL;
+}
+
+void engine_sip_unit(struct engine *e, uint64_t ts, const uint8_t *msg, size_t len, const struct ip_addr *src,
+		     uint16_t sport, const struct ip_addr *dst, uint16_t dport)
+{
+	if (ts > e->now_us)
+		e->now_us = ts;
+	sip_handle(e, msg, len, src, sport, dst, dport, ts);
+}
+
+void engine_media_unit(struct engine *e, uint64_t ts, const struct pkt *p)
+{
+	if (ts > e->now_us)
+		e->now_us = ts;
+	media_udp(e, p, ts, false);
 }
 
 void engine_finish(struct engine *e)

@@ -141,6 +141,7 @@ struct rv_call {
 	uint64_t id;             /* record id, monotonic */
 	char *call_id;
 	size_t call_id_len;
+	uint64_t cid_hash;       /* rv_hash of the Call-ID (also picks the pipeline worker) */
 	char caller[64], callee[64];
 	uint64_t caller_tag_h;   /* hash of the caller's From tag */
 	bool callee_tag_set;
@@ -203,6 +204,21 @@ struct engine_sink {
 	void (*stream_free)(void *ctx, struct rv_stream *s);
 };
 
+/*
+ * Router: set on the call-control engine of a multi-worker pipeline
+ * (pipeline.c).  That engine tracks every dialog, expectation and stream as
+ * usual (so its timers and its choice of call for each datagram are the
+ * single-threaded engine's) but runs no in-band DTMF detector and has an
+ * empty sink; every parsed SIP message and every datagram that it ties to a
+ * call is handed to the router, which passes it to the worker that owns the
+ * Call-ID.  Payload pointers are valid only during the call.
+ */
+struct engine_router {
+	void (*sip)(void *ctx, uint64_t cid_hash, const uint8_t *msg, size_t len, const struct ip_addr *src,
+		    uint16_t sport, const struct ip_addr *dst, uint16_t dport, uint64_t ts);
+	void (*media)(void *ctx, uint64_t cid_hash, const struct pkt *p, uint64_t ts);
+};
+
 struct engine;
 
 /* returns owned; cfg and sink are borrowed for the engine's lifetime */
@@ -211,6 +227,16 @@ void engine_free(struct engine *e);
 void engine_set_link(struct engine *e, enum dec_link link);
 /* One captured frame. */
 void engine_packet(struct engine *e, uint64_t ts_us, const uint8_t *frame, uint32_t caplen, uint32_t wirelen);
+/* Call control of a pipeline: see struct engine_router (r borrowed). */
+void engine_set_router(struct engine *e, const struct engine_router *r, void *ctx);
+/* A worker of a pipeline: one SIP message or one UDP datagram that the
+ * call-control engine routed here, processed exactly as engine_packet would
+ * after decoding (no timers run: the pipeline ticks the worker first). */
+void engine_sip_unit(struct engine *e, uint64_t ts, const uint8_t *msg, size_t len, const struct ip_addr *src,
+		     uint16_t sport, const struct ip_addr *dst, uint16_t dport);
+void engine_media_unit(struct engine *e, uint64_t ts, const struct pkt *p);
+/* Capture time of the latest packet or tick. */
+uint64_t engine_now(const struct engine *e);
 /* Advances capture time without a packet (live capture idle) and runs timers. */
 void engine_tick(struct engine *e, uint64_t now_us);
 /* End of capture: every call still open is ended (capture_end) and reported. */

@@ -48,6 +48,8 @@ struct engine {
 	const struct rv_config *cfg;
 	const struct engine_sink *sink;
 	void *sink_ctx;
+	const struct engine_router *router; /* call control of a pipeline, else NULL */
+	void *router_ctx;
 	struct rv_counters cnt;
 	enum dec_link link;
 

@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "config.h"
 #include "engine.h"
+#include "pipeline.h"
 #include "retention.h"
 #include "stats.h"
 
@@ -84,13 +85,43 @@ struct rv_config *cli_load_config(const char *path)
 
 struct run_ctx {
 	struct engine *e;
+	struct pipeline *pl;
 };
 
 static void on_frame(void *ctx, uint64_t ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen)
 {
 	struct run_ctx *r = ctx;
-	engine_packet(r->e, ts, frame, caplen, wirelen);
+	if (r->pl)
+		pipeline_frame(r->pl, ts, frame, caplen, wirelen, NULL);
+	else
+		engine_packet(r->e, ts, frame, caplen, wirelen);
 }
+
+static void run_counters(const struct run_ctx *r, struct rv_counters *out)
+{
+	if (r->pl)
+		pipeline_counters(r->pl, out);
+	else
+		engine_counters(r->e, out);
+}
+
+#if RV_HAVE_DPDK
+/* RX lcore w's share of the pipeline. */
+static int dpdk_work(void *ctx, unsigned w)
+{
+	struct run_ctx *r = ctx;
+	unsigned n = pipeline_work(r->pl, w, 32);
+	if (n == 0 && pipeline_worker_finished(r->pl, w))
+		return -1;
+	return (int)n;
+}
+
+static bool dpdk_frame(void *ctx, uint64_t ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen, void *owner)
+{
+	struct run_ctx *r = ctx;
+	return pipeline_frame(r->pl, ts, frame, caplen, wirelen, owner);
+}
+#endif
 
 static int cmd_analyze(int argc, char **argv)
 {
@@ -134,7 +165,7 @@ static int cmd_analyze(int argc, char **argv)
 		config_free(cfg);
 		return 1;
 	}
-	int status = cli_run_capture(e, cfg, file ? file : iface, iface != NULL, progress, "analyze");
+	int status = cli_run_capture(e, NULL, cfg, file ? file : iface, iface != NULL, progress, "analyze");
 	if (status == 0 || iface) {
 		struct rv_counters cnt;
 		engine_counters(e, &cnt);
@@ -149,7 +180,7 @@ static int cmd_analyze(int argc, char **argv)
 
 /* Copies a snapshot of the counters for the stats server (main loop only). */
 static void publish_stats(struct stats_server *srv, const struct capture_ops *ops, struct capture *cap,
-			  struct engine *e, uint64_t t0)
+			  const struct run_ctx *r, uint64_t t0)
 {
 	struct capture_stats cs;
 	struct rv_counters cnt;
@@ -160,12 +191,12 @@ static void publish_stats(struct stats_server *srv, const struct capture_ops *op
 	if (ops == &capture_dpdk_ops)
 		nkv = dpdk_capture_detail(cap, kv, sizeof(kv) / sizeof(kv[0]));
 #endif
-	engine_counters(e, &cnt);
+	run_counters(r, &cnt);
 	stats_publish(srv, ops->name, &cs, kv, nkv, &cnt, util_mono_us() - t0);
 }
 
-int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *source, bool live, bool progress,
-		    const char *cmd)
+int cli_run_capture(struct engine *e, struct pipeline *pl, const struct rv_config *cfg, const char *source, bool live,
+		    bool progress, const char *cmd)
 {
 	char err[512];
 	const struct capture_ops *ops = capture_find(config_enum_word("capture", "backend", cfg->capture_backend),
@@ -179,13 +210,13 @@ int cli_run_capture(struct engine *e, const struct rv_config *cfg, const char *s
 		fprintf(stderr, "rtpvault %s: %s\n", cmd, err);
 		return 1;
 	}
-	int status = cli_capture_loop(e, cfg, ops, cap, live, progress, cmd);
+	int status = cli_capture_loop(e, pl, cfg, ops, cap, live, progress, cmd);
 	ops->close(cap);
 	return status;
 }
 
-int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct capture_ops *ops,
-		     struct capture *cap, bool live, bool progress, const char *cmd)
+int cli_capture_loop(struct engine *e, struct pipeline *pl, const struct rv_config *cfg,
+		     const struct capture_ops *ops, struct capture *cap, bool live, bool progress, const char *cmd)
 {
 	char err[512];
 	bool dpdk = false;
@@ -195,7 +226,19 @@ int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct
 		live = dpdk_capture_live(cap); /* a finite net_pcap replay runs on file time */
 	}
 #endif
-	engine_set_link(e, ops->link(cap));
+	struct run_ctx rc = { e, pl };
+	if (pl) {
+#if RV_HAVE_DPDK
+		if (!dpdk || dpdk_capture_workers(cap) != pipeline_workers(pl)) {
+			fprintf(stderr, "rtpvault %s: internal error: a pipeline needs the DPDK backend's workers\n", cmd);
+			return 1;
+		}
+		dpdk_capture_attach(cap, dpdk_work, dpdk_frame, &rc);
+#endif
+		pipeline_set_link(pl, ops->link(cap));
+	} else {
+		engine_set_link(e, ops->link(cap));
+	}
 	install_signals();
 	struct stats_server *srv = NULL;
 	if (strcmp(cmd, "capture") == 0) {
@@ -203,7 +246,6 @@ int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct
 		if (!srv)
 			fprintf(stderr, "rtpvault %s: stats server not started: %s\n", cmd, err);
 	}
-	struct run_ctx rc = { e };
 	uint64_t t0 = util_mono_us(), last_prog = t0, last_pub = 0, packets = 0;
 	int status = 0;
 	bool stopping = false;
@@ -225,14 +267,18 @@ int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct
 			break;
 		}
 		packets += (uint64_t)(n > 0 ? n : 0);
-		if (live && n == 0)
-			engine_tick(e, util_wall_us());
+		if (live && n == 0) {
+			if (pl)
+				pipeline_tick(pl, util_wall_us());
+			else
+				engine_tick(e, util_wall_us());
+		}
 		if (live)
 			retention_tick(util_wall_us()); /* no-op unless capture started a sweep */
 		if (srv || progress) {
 			uint64_t now = util_mono_us();
 			if (srv && now - last_pub >= 100000u) {
-				publish_stats(srv, ops, cap, e, t0);
+				publish_stats(srv, ops, cap, &rc, t0);
 				last_pub = now;
 			}
 			if (progress && now - last_prog > 2000000u) {
@@ -242,11 +288,21 @@ int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct
 			}
 		}
 	}
-	engine_finish(e);
+	if (pl) {
+		/* call control ends its calls, then each worker ends (and seals) its own */
+		pipeline_finish(pl);
+		while (!pipeline_done(pl))
+			usleep(100);
+#if RV_HAVE_DPDK
+		dpdk_capture_join(cap);
+#endif
+	} else {
+		engine_finish(e);
+	}
 	if (srv)
-		publish_stats(srv, ops, cap, e, t0);
+		publish_stats(srv, ops, cap, &rc, t0);
 	struct rv_counters cnt;
-	engine_counters(e, &cnt);
+	run_counters(&rc, &cnt);
 	uint64_t dt = util_mono_us() - t0;
 	struct capture_stats cs;
 	ops->stats(cap, &cs);
@@ -257,6 +313,12 @@ int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct
 	if (live && !dpdk)
 		fprintf(stderr, ", kernel dropped %" PRIu64, cs.dropped);
 	fputc('\n', stderr);
+	for (unsigned i = 0; pl && i < pipeline_workers(pl); i++) {
+		uint64_t units, waits;
+		pipeline_worker_stats(pl, i, &units, &waits);
+		fprintf(stderr, "%s: pipeline worker %u: %" PRIu64 " units (call control waited for room %" PRIu64 " times)\n",
+			cmd, i, units, waits);
+	}
 #if RV_HAVE_DPDK
 	if (dpdk) {
 		uint64_t rx, pr, rf, imissed = 0, nombuf = 0, ierr = 0;

@@ -411,7 +411,7 @@ static void accept_packet(struct engine *e, struct rv_stream *s, const struct rt
 				s->alaw = span_eq_ci(sn, "PCMA");
 			}
 		}
-		if (s->g711 && !dup && h->pt == s->audio_pt && e->cfg->rtp_inband_dtmf &&
+		if (s->g711 && !dup && h->pt == s->audio_pt && e->cfg->rtp_inband_dtmf && !e->router &&
 		    (!e->sink->want_inband || e->sink->want_inband(e->sink_ctx, c, s)))
 			dtmf_inband(e, s, h, ts);
 	}
@@ -546,6 +546,8 @@ bool media_udp(struct engine *e, const struct pkt *p, uint64_t ts, bool known_on
 	struct rtp_hdr hdr;
 	struct rv_stream *s = stream_find(e, p, &h);
 	if (s) {
+		if (e->router)
+			e->router->media(e->router_ctx, s->call->cid_hash, p, ts);
 		if (parse_media(e, s->call, p, false, &hdr, ts))
 			stream_rtp(e, s, &hdr, p->payload, p->payload_len, ts);
 		return true;
@@ -570,6 +572,8 @@ bool media_udp(struct engine *e, const struct pkt *p, uint64_t ts, bool known_on
 		return false;
 	}
 	struct rv_call *c = x->call;
+	if (e->router)
+		e->router->media(e->router_ctx, c->cid_hash, p, ts);
 	if (!parse_media(e, c, p, x->kind == EXP_RTCP, &hdr, ts))
 		return true;
 	/* A second source sending to a port the party already sends to must be

@@ -215,6 +215,8 @@ void sip_handle(struct engine *e, const uint8_t *p, size_t len, const struct ip_
 		return;
 	}
 	uint64_t h = rv_hash(m->call_id.p, m->call_id.len);
+	if (e->router)
+		e->router->sip(e->router_ctx, h, p, len, src, sport, dst, dport, ts);
 	struct rv_call *c = call_find(e, m->call_id.p, m->call_id.len, h);
 
 	if (m->is_request && m->method == SIP_M_INVITE && m->to_tag.len == 0) {

@@ -50,8 +50,9 @@ struct engine;
 /* The capture loop of cli_run_capture() (engine/main.c) for a device that is
  * already open: signals, stats server (cmd "capture"), DPDK stop/drain,
  * engine_finish and the summary on stderr.  Does not close cap. */
-int cli_capture_loop(struct engine *e, const struct rv_config *cfg, const struct capture_ops *ops,
-		     struct capture *cap, bool live, bool progress, const char *cmd);
+struct pipeline;
+int cli_capture_loop(struct engine *e, struct pipeline *pl, const struct rv_config *cfg,
+		     const struct capture_ops *ops, struct capture *cap, bool live, bool progress, const char *cmd);
 
 #if RV_HAVE_DPDK
 extern const struct capture_ops capture_dpdk_ops;
@@ -62,6 +63,20 @@ void dpdk_capture_request_stop(struct capture *c);
 bool dpdk_capture_live(const struct capture *c);
 /* Per-queue and per-port counters; returns how many were written. */
 size_t dpdk_capture_detail(struct capture *c, struct stats_kv *kv, size_t max);
+/* Multi-worker pipeline (engine/pipeline.h) on the RX lcores:
+ * work(ctx, w) runs worker w's share on RX lcore w (returns units done, 0
+ * when idle, < 0 once that worker has finished); frame() replaces the
+ * capture callback and may keep the mbuf (owner), returning true; it is
+ * then freed with dpdk_capture_release().  Call before the first next(). */
+typedef int (*dpdk_work_fn)(void *ctx, unsigned worker);
+typedef bool (*dpdk_frame_fn)(void *ctx, uint64_t ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+			      void *owner);
+unsigned dpdk_capture_workers(const struct capture *c);
+void dpdk_capture_attach(struct capture *c, dpdk_work_fn work, dpdk_frame_fn frame, void *ctx);
+/* Stops RX and waits for every RX lcore to return (before freeing what
+ * they work on). */
+void dpdk_capture_join(struct capture *c);
+void dpdk_capture_release(void *mbuf);
 /* Totals: frames received from the NIC, handed to the engine, dropped on a
  * full ring (received == processed + ring_full once drained). */
 void dpdk_capture_totals(struct capture *c, uint64_t *received, uint64_t *processed, uint64_t *ring_full);

@@ -1,0 +1,435 @@
+/*
+ * pipeline.c - call control and workers over rings (see pipeline.h).
+ */
+#include "pipeline.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if RV_HAVE_DPDK
+
+#include <sched.h>
+
+#include "ring.h"
+
+enum unit_kind { U_SIP = 1, U_MEDIA, U_TICK, U_FINISH };
+
+/* One hand-off, copied by value through the ring. */
+struct unit {
+	uint8_t kind;
+	uint8_t copied;     /* data is our malloc'd copy: the worker frees it */
+	uint16_t sport, dport;
+	uint32_t len;
+	uint64_t ts;
+	uint64_t hk_seq;    /* call control's housekeeping round before this unit */
+	uint64_t hk_ts;     /* ... and its capture time */
+	const uint8_t *data;
+	void *owner;        /* frame owner to release after the unit (zero-copy) */
+	struct ip_addr src, dst;
+};
+
+struct pworker {
+	struct pipeline *pl;
+	unsigned idx;
+	struct rv_ring *ring;
+	struct engine *e;
+	uint64_t last_hk_seq;
+	/* written by the worker, read by anyone */
+	atomic_bool finished;
+	atomic_uint_fast64_t inband, inband_suppressed, dtmf_dropped;
+	/* written by call control */
+	uint64_t units, waits;
+};
+
+struct pipeline {
+	const struct rv_config *cfg;
+	struct rv_config wcfg;      /* the workers' copy: per-worker shares of the totals */
+	unsigned n;
+	struct pworker *w;
+	struct engine *ctl;
+	void (*release)(void *owner);
+	bool stable;
+	/* the frame call control is processing */
+	const uint8_t *cur;
+	uint32_t cur_len;
+	void *cur_owner;
+	bool owner_taken;
+	uint64_t hk_seq, hk_ts;
+	uint64_t last_bcast_us;
+};
+
+#define TICK_BCAST_US 250000u
+
+static void push(struct pipeline *pl, unsigned w, const struct unit *u)
+{
+	struct pworker *pw = &pl->w[w];
+	pw->units++;
+	if (rv_ring_put(pw->ring, u))
+		return;
+	pw->waits++;
+	unsigned spins = 0;
+	while (!rv_ring_put(pw->ring, u)) {
+		if (++spins > 64)
+			sched_yield();
+	}
+}
+
+static void unit_fill(struct pipeline *pl, struct unit *u, uint8_t kind, uint64_t ts)
+{
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->ts = ts;
+	u->hk_seq = pl->hk_seq;
+	u->hk_ts = pl->hk_ts;
+}
+
+static bool in_frame(const struct pipeline *pl, const uint8_t *p, size_t len)
+{
+	return pl->cur && p >= pl->cur && len <= pl->cur_len && (size_t)(p - pl->cur) <= pl->cur_len - len;
+}
+
+/* Points u at p..p+len: the frame itself when possible, else a copy. */
+static bool unit_data(struct pipeline *pl, struct unit *u, const uint8_t *p, size_t len, bool may_take)
+{
+	u->len = (uint32_t)len;
+	if (in_frame(pl, p, len)) {
+		if (pl->stable) {
+			u->data = p;
+			return true;
+		}
+		if (may_take && pl->cur_owner && !pl->owner_taken) {
+			u->data = p;
+			u->owner = pl->cur_owner;
+			pl->owner_taken = true;
+			return true;
+		}
+	}
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return false;
+	memcpy(copy, p, len);
+	u->data = copy;
+	u->copied = 1;
+	return true;
+}
+
+static void route_sip(void *ctx, uint64_t h, const uint8_t *msg, size_t len, const struct ip_addr *src,
+		      uint16_t sport, const struct ip_addr *dst, uint16_t dport, uint64_t ts)
+{
+	struct pipeline *pl = ctx;
+	struct unit u;
+	unit_fill(pl, &u, U_SIP, ts);
+	u.src = *src;
+	u.dst = *dst;
+	u.sport = sport;
+	u.dport = dport;
+	if (!unit_data(pl, &u, msg, len, false))
+		return;
+	push(pl, (unsigned)(h % pl->n), &u);
+}
+
+static void route_media(void *ctx, uint64_t h, const struct pkt *p, uint64_t ts)
+{
+	struct pipeline *pl = ctx;
+	struct unit u;
+	unit_fill(pl, &u, U_MEDIA, ts);
+	u.src = p->src;
+	u.dst = p->dst;
+	u.sport = p->sport;
+	u.dport = p->dport;
+	if (!unit_data(pl, &u, p->payload, p->payload_len, true))
+		return;
+	push(pl, (unsigned)(h % pl->n), &u);
+}
+
+static const struct engine_router router = { route_sip, route_media };
+
+struct pipeline *pipeline_new(const struct rv_config *cfg, unsigned n, const struct engine_sink *sink,
+			      void *const *sink_ctx, void (*release)(void *owner), bool stable_frames, char *err,
+			      size_t errlen)
+{
+	if (n < 1 || n > PIPELINE_MAX_WORKERS) {
+		snprintf(err, errlen, "pipeline: %u workers (1..%d)", n, PIPELINE_MAX_WORKERS);
+		return NULL;
+	}
+	struct pipeline *pl = calloc(1, sizeof(*pl));
+	if (!pl) {
+		snprintf(err, errlen, "pipeline: out of memory");
+		return NULL;
+	}
+	pl->cfg = cfg;
+	pl->wcfg = *cfg;
+	pl->wcfg.consent_max_pending_total = cfg->consent_max_pending_total / n;
+	pl->n = n;
+	pl->release = release;
+	pl->stable = stable_frames;
+	pl->w = calloc(n, sizeof(*pl->w));
+	pl->ctl = engine_new(cfg, sink, NULL);
+	if (!pl->w || !pl->ctl)
+		goto oom;
+	engine_set_router(pl->ctl, &router, pl);
+	for (unsigned i = 0; i < n; i++) {
+		struct pworker *pw = &pl->w[i];
+		char name[32];
+		snprintf(name, sizeof(name), "rv_work%u", i);
+		pw->pl = pl;
+		pw->idx = i;
+		pw->ring = rv_ring_new(name, sizeof(struct unit), (unsigned)cfg->dpdk_ring_size);
+		pw->e = engine_new(&pl->wcfg, sink, sink_ctx[i]);
+		if (!pw->ring || !pw->e)
+			goto oom;
+	}
+	return pl;
+oom:
+	snprintf(err, errlen, "pipeline: out of memory (%u workers, rings of %lld)", n,
+		 (long long)cfg->dpdk_ring_size);
+	pipeline_free(pl);
+	return NULL;
+}
+
+static void unit_done(struct pipeline *pl, struct unit *u)
+{
+	if (u->copied)
+		free((void *)(uintptr_t)u->data);
+	else if (u->owner && pl->release)
+		pl->release(u->owner);
+}
+
+void pipeline_free(struct pipeline *pl)
+{
+	if (!pl)
+		return;
+	for (unsigned i = 0; pl->w && i < pl->n; i++) {
+		struct pworker *pw = &pl->w[i];
+		if (pw->ring) {
+			struct unit u[32];
+			unsigned k;
+			while ((k = rv_ring_get(pw->ring, u, 32)) > 0)
+				for (unsigned j = 0; j < k; j++)
+					unit_done(pl, &u[j]);
+		}
+		engine_free(pw->e);
+		rv_ring_free(pw->ring);
+	}
+	engine_free(pl->ctl);
+	free(pl->w);
+	free(pl);
+}
+
+unsigned pipeline_workers(const struct pipeline *pl)
+{
+	return pl->n;
+}
+
+void pipeline_set_link(struct pipeline *pl, enum dec_link link)
+{
+	engine_set_link(pl->ctl, link);
+}
+
+struct engine *pipeline_control(struct pipeline *pl)
+{
+	return pl->ctl;
+}
+
+static void broadcast(struct pipeline *pl, uint8_t kind)
+{
+	struct unit u;
+	unit_fill(pl, &u, kind, pl->hk_ts);
+	for (unsigned i = 0; i < pl->n; i++)
+		push(pl, i, &u);
+	pl->last_bcast_us = pl->hk_ts;
+}
+
+/* After call control ran its timers at now: the next units carry a new
+ * housekeeping round; workers that got nothing for a while hear a tick. */
+static void after_housekeeping(struct pipeline *pl)
+{
+	pl->hk_seq++;
+	pl->hk_ts = engine_now(pl->ctl);
+	if (pl->hk_ts >= pl->last_bcast_us + TICK_BCAST_US)
+		broadcast(pl, U_TICK);
+}
+
+bool pipeline_frame(struct pipeline *pl, uint64_t ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		    void *owner)
+{
+	pl->cur = frame;
+	pl->cur_len = caplen;
+	pl->cur_owner = owner;
+	pl->owner_taken = false;
+	engine_packet(pl->ctl, ts, frame, caplen, wirelen);
+	pl->cur = NULL;
+	pl->cur_owner = NULL;
+	after_housekeeping(pl);
+	return pl->owner_taken;
+}
+
+void pipeline_tick(struct pipeline *pl, uint64_t now_us)
+{
+	engine_tick(pl->ctl, now_us);
+	after_housekeeping(pl);
+}
+
+void pipeline_finish(struct pipeline *pl)
+{
+	engine_finish(pl->ctl);
+	broadcast(pl, U_FINISH);
+}
+
+bool pipeline_worker_finished(const struct pipeline *pl, unsigned w)
+{
+	return atomic_load_explicit(&pl->w[w].finished, memory_order_acquire);
+}
+
+bool pipeline_done(const struct pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->n; i++)
+		if (!pipeline_worker_finished(pl, i))
+			return false;
+	return true;
+}
+
+static void publish(struct pworker *pw)
+{
+	struct rv_counters c;
+	engine_counters(pw->e, &c);
+	atomic_store_explicit(&pw->inband, c.c[C_dtmf_inband], memory_order_relaxed);
+	atomic_store_explicit(&pw->inband_suppressed, c.c[C_dtmf_inband_suppressed], memory_order_relaxed);
+	atomic_store_explicit(&pw->dtmf_dropped, c.c[C_dtmf_dropped], memory_order_relaxed);
+}
+
+unsigned pipeline_work(struct pipeline *pl, unsigned w, unsigned max)
+{
+	struct pworker *pw = &pl->w[w];
+	struct unit u[32];
+	if (max > 32)
+		max = 32;
+	unsigned k = rv_ring_get(pw->ring, u, max);
+	for (unsigned i = 0; i < k; i++) {
+		struct unit *x = &u[i];
+		if (x->hk_seq != pw->last_hk_seq) {
+			/* the timers call control ran before this unit's frame */
+			engine_tick(pw->e, x->hk_ts);
+			pw->last_hk_seq = x->hk_seq;
+		}
+		switch (x->kind) {
+		case U_SIP:
+			engine_sip_unit(pw->e, x->ts, x->data, x->len, &x->src, x->sport, &x->dst, x->dport);
+			break;
+		case U_MEDIA: {
+			struct pkt p;
+			memset(&p, 0, sizeof(p));
+			p.proto = DEC_IPPROTO_UDP;
+			p.ipver = x->src.family == 6 ? 6 : 4;
+			p.src = x->src;
+			p.dst = x->dst;
+			p.sport = x->sport;
+			p.dport = x->dport;
+			p.payload = x->data;
+			p.payload_len = x->len;
+			engine_media_unit(pw->e, x->ts, &p);
+			break;
+		}
+		case U_TICK:
+			break;
+		case U_FINISH:
+			engine_finish(pw->e);
+			publish(pw);
+			atomic_store_explicit(&pw->finished, true, memory_order_release);
+			break;
+		default:
+			break;
+		}
+		unit_done(pl, x);
+	}
+	if (k)
+		publish(pw);
+	return k;
+}
+
+void pipeline_counters(const struct pipeline *pl, struct rv_counters *out)
+{
+	engine_counters(pl->ctl, out);
+	out->c[C_dtmf_inband] = out->c[C_dtmf_inband_suppressed] = out->c[C_dtmf_dropped] = 0;
+	for (unsigned i = 0; i < pl->n; i++) {
+		out->c[C_dtmf_inband] += atomic_load_explicit(&pl->w[i].inband, memory_order_relaxed);
+		out->c[C_dtmf_inband_suppressed] +=
+			atomic_load_explicit(&pl->w[i].inband_suppressed, memory_order_relaxed);
+		out->c[C_dtmf_dropped] += atomic_load_explicit(&pl->w[i].dtmf_dropped, memory_order_relaxed);
+	}
+}
+
+void pipeline_worker_stats(const struct pipeline *pl, unsigned w, uint64_t *units, uint64_t *waits)
+{
+	*units = pl->w[w].units;
+	*waits = pl->w[w].waits;
+}
+
+#else /* !RV_HAVE_DPDK */
+
+struct pipeline {
+	int unused;
+};
+
+struct pipeline *pipeline_new(const struct rv_config *cfg, unsigned n, const struct engine_sink *sink,
+			      void *const *sink_ctx, void (*release)(void *owner), bool stable_frames, char *err,
+			      size_t errlen)
+{
+	(void)cfg;
+	(void)n;
+	(void)sink;
+	(void)sink_ctx;
+	(void)release;
+	(void)stable_frames;
+	snprintf(err, errlen, "more than one worker needs a build with DPDK (this one was built with DPDK=0)");
+	return NULL;
+}
+
+/* Never reached: pipeline_new() never returns one in this build. */
+void pipeline_free(struct pipeline *pl)
+{
+	free(pl);
+}
+unsigned pipeline_workers(const struct pipeline *pl)
+{
+	(void)pl;
+	return 0;
+}
+void pipeline_set_link(struct pipeline *pl, enum dec_link link)
+{
+	(void)pl;
+	(void)link;
+}
+bool pipeline_frame(struct pipeline *pl, uint64_t ts, const uint8_t *frame, uint32_t caplen, uint32_t wirelen,
+		    void *owner)
+{
+	(void)pl, (void)ts, (void)frame, (void)caplen, (void)wirelen, (void)owner;
+	return false;
+}
+void pipeline_tick(struct pipeline *pl, uint64_t now_us)
+{
+	(void)pl, (void)now_us;
+}
+void pipeline_finish(struct pipeline *pl)
+{
+	(void)pl;
+}
+bool pipeline_done(const struct pipeline *pl)
+{
+	(void)pl;
+	return true;
+}
+void pipeline_counters(const struct pipeline *pl, struct rv_counters *out)
+{
+	(void)pl;
+	memset(out, 0, sizeof(*out));
+}
+void pipeline_worker_stats(const struct pipeline *pl, unsigned w, uint64_t *units, uint64_t *waits)
+{
+	(void)pl, (void)w;
+	*units = *waits = 0;
+}
+
+#endif
