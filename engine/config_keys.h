@@ -125,11 +125,13 @@
 	X(limits, tcp_idle_timeout, DURATION, "300s", "1s", "1d", RV_NOVALS, \
 	  "A TCP connection without packets for this long is forgotten.") \
 	X(limits, max_frag_datagrams, INT, "4096", "1", "1000000", RV_NOVALS, \
-	  "IP datagrams being reassembled from fragments at once.") \
+	  "IP datagrams being reassembled from fragments at once (DPDK: per RX queue, rte_ip_frag; capped so the " \
+	  "queues' tables hold at most a quarter of [dpdk] mbufs at 8 fragments per datagram).") \
 	X(limits, max_frag_bytes, SIZE, "8M", "64K", "1G", RV_NOVALS, \
 	  "Memory for all IP fragments waiting for reassembly.") \
 	X(limits, frag_timeout, DURATION, "5s", "100ms", "120s", RV_NOVALS, \
-	  "An incomplete fragmented datagram is dropped after this long.") \
+	  "An incomplete fragmented datagram is dropped after this long, from its first fragment (capture time; " \
+	  "DPDK: the TSC on live ports, the file's time on a net_pcap replay).") \
 	X(limits, report_buffer, INT, "65536", "0", "10000000", RV_NOVALS, \
 	  "Finished calls kept for sorting before analyze prints them.") \
 	\
@@ -227,7 +229,7 @@
 	X(dpdk, ports, LIST, "0", "", "", RV_NOVALS, \
 	  "DPDK port ids to receive from.") \
 	X(dpdk, workers, INT, "1", "1", "64", RV_NOVALS, \
-	  "Worker lcores (one RX queue each per port).") \
+	  "Worker lcores, one RX queue each per port; with more than one, each also runs the engine for the calls whose Call-ID hashes to it (needs 1 + workers lcores).") \
 	X(dpdk, rx_desc, INT, "1024", "64", "16384", RV_NOVALS, \
 	  "RX descriptors per queue.") \
 	X(dpdk, mbufs, INT, "8191", "1023", "4194303", RV_NOVALS, \
@@ -235,7 +237,7 @@
 	X(dpdk, burst, INT, "32", "1", "512", RV_NOVALS, \
 	  "Packets per RX burst.") \
 	X(dpdk, ring_size, INT, "4096", "64", "1048576", RV_NOVALS, \
-	  "Slots of each hand-off ring between lcores (a power of two is used); a full ring drops and counts.") \
+	  "Slots of each hand-off ring between lcores (RX to main, and call control to each worker); a full RX ring drops and counts, a full worker ring makes call control wait.") \
 	\
 	X(log, level, ENUM, "info", "", "", RV_E_LOG_LEVEL, \
 	  "Least severe log messages written.") \

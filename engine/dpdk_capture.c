@@ -24,20 +24,54 @@
  * other device is stamped with the wall clock in µs at reception (no NIC
  * timestamps), and the main loop ticks engine timers on idle polls.
  *
+ * IP reassembly (rte_ip_frag), where bursts are received (the RX lcores,
+ * or the main lcore when workers = 1): every queue has its own
+ * rte_ip_frag_tbl, polled only by the lcore that owns the queue, and every
+ * polling lcore one death row, freed once per burst (and earlier only when
+ * a long burst could overflow it).  IPv4 and IPv6 fragments over Ethernet,
+ * with up to two 802.1Q/802.1ad tags, go to the table (l2_len/l3_len set;
+ * an IPv6 Fragment header must follow the fixed header); a completed
+ * datagram takes the place of the fragment that completed it, with that
+ * fragment's capture time (as parsers/ipreasm.c does), and its IPv4 header
+ * checksum recomputed; incomplete ones stay in the table.  Everything else
+ * passes unchanged to the engine, whose own reassembler handles it:
+ * other link types (Linux SLL, raw IP ...), fragments inside tunnels,
+ * IPv6 fragments behind other extension headers, truncated, oversize or
+ * multi-segment fragments (counted as frag_passed), atomic fragments.
+ * Expiry: a datagram whose first fragment arrived [limits] frag_timeout or
+ * more before the current fragment is dropped (as the engine does).  The
+ * clock is the TSC on live ports; on a finite replay it is the queue's
+ * capture time in µs (the running maximum of its timestamps), so a replay
+ * faster or slower than real time expires exactly what `capture -r`
+ * would.  Table size: [limits] max_frag_datagrams per queue, capped so the
+ * tables together hold at most a quarter of the pool (8 fragments per
+ * datagram, RTE_LIBRTE_IP_FRAG_MAX_FRAG).  A queue's table is emptied
+ * into the death row when the queue stops (end of a replay, SIGINT).
+ * rte_ip_frag's limits (unlike the engine's reassembler): at most 8
+ * fragments per datagram, a duplicated or overlapping fragment drops the
+ * datagram, a full table drops the new fragment instead of the oldest
+ * datagram, fragments of one datagram must arrive on one queue (RSS
+ * hashes fragments by address).  All of these end in the death row.
+ *
  * End of a replay: net_pcap without infinite_rx stops returning packets at
  * the end of its file.  A queue is at EOF when it has returned nothing for
  * 200 ms of polls (while the pool had free mbufs) after delivering at least
  * one packet, or for 1 s when it never delivered any.  The capture ends
  * when every queue is at EOF and every ring is drained.
  *
- * Accounting: received = processed + ring_full, exactly, once drained.
- * imissed / rx_nombuf / ierrors come from rte_eth_stats_get().
+ * Accounting, exact once drained: received = processed + ring_full +
+ * frag_absorbed (fragments merged into a datagram: k - 1 for k fragments)
+ * + frag_freed (fragments freed by the death row) + frag_held (fragments in
+ * the tables; 0 once every queue has stopped).  imissed / rx_nombuf /
+ * ierrors come from rte_eth_stats_get().
  *
  * Does NOT: per-worker stream ownership (workers only receive and hand
  * over; decode, SIP, RTP and sealing run on the main lcore), rte_hash flow
- * tables, rte_ip_frag (the engine's own reassembler runs on main), NIC
- * hardware timestamps, or TX.
+ * tables, NIC hardware timestamps, or TX.
  */
+/* rte_ip_frag_table_del_expired_entries() is still marked experimental */
+#define ALLOW_EXPERIMENTAL_API 1
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -51,7 +85,10 @@
 #include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ip.h>
+#include <rte_ip_frag.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_log.h>
@@ -86,6 +123,10 @@ static uint64_t util_wall_us_(void)
 #define DP_EOF_US 200000u
 #define DP_EOF_EMPTY_US 1000000u
 #define DP_MERGE_WAIT_US 20000u
+/* a reassembled frame: L2 (two VLAN tags) + IPv6 header + 65535 payload */
+#define DP_SEG_MAX (65536u + 128u)
+/* mbufs one rte_ip_frag call can put on a death row */
+#define DP_DR_PER_CALL (RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1u)
 
 struct dq {
 	uint16_t port, queue;
@@ -96,6 +137,15 @@ struct dq {
 	uint64_t last_us;     /* last non-empty poll or start */
 	bool got_any;
 	int eof;
+	/* IP reassembly (owner lcore only; counters written by the owner) */
+	struct rte_ip_frag_tbl *tbl; /* NULL: no reassembly here (not Ethernet) */
+	uint64_t clock_us;      /* replay: running maximum of the capture times */
+	uint64_t frag_rx;       /* fragments handed to the table */
+	uint64_t frag_done;     /* datagrams it completed */
+	uint64_t frag_absorbed; /* fragments merged into them, k - 1 per datagram */
+	uint64_t frag_freed;    /* fragments freed by the death row */
+	uint64_t frag_held;     /* fragments in the table now */
+	uint64_t frag_passed;   /* fragments left to the engine (see top comment) */
 } __rte_cache_aligned;
 
 enum mode { MODE_UNDECIDED = 0, MODE_PLAIN, MODE_PIPELINE };
@@ -107,6 +157,7 @@ struct dworker {
 	struct rte_ring *ring;
 	unsigned nq;
 	unsigned q[DP_MAX_QUEUES];
+	struct rte_ip_frag_death_row *dr; /* this lcore's death row */
 	int done;
 	bool launched;
 } __rte_cache_aligned;
@@ -133,6 +184,8 @@ struct capture {
 	bool offline;  /* every queue is a finite replay */
 	unsigned burst;
 	unsigned pool_guard; /* free mbufs a replay worker needs before polling */
+	unsigned ring_share; /* mbufs a replay worker may keep in its ring */
+	unsigned mbufs;      /* size of the pool */
 	int ts_off;    /* our dynfield: µs timestamp */
 	int rxts_off;  /* net_pcap's rx timestamp dynfield, -1 if none */
 	uint64_t rxts_flag;
@@ -146,7 +199,9 @@ struct capture {
 	uint64_t processed, discarded;
 	uint64_t last_ts;
 	unsigned idle;
-	uint8_t seg[65536];
+	struct rte_ip_frag_death_row *dr; /* the main lcore's (workers = 1) */
+	uint32_t frag_entries;            /* datagrams per queue table, 0 = none */
+	uint8_t seg[DP_SEG_MAX];
 };
 
 static bool eal_started, eal_failed;
@@ -403,20 +458,224 @@ static void empty_poll(struct capture *c, struct dq *q, uint64_t now)
 		__atomic_store_n(&q->eof, 1, __ATOMIC_RELEASE);
 }
 
-/* Polls one queue into b; returns the count (already stamped). */
-static unsigned poll_queue(struct capture *c, struct dq *q, struct rte_mbuf **b, unsigned max)
+/* ---- IP reassembly with rte_ip_frag (see the top comment) ---- */
+
+enum frag_kind {
+	FRAG_NO = 0, /* not an IP fragment over Ethernet: the engine's business */
+	FRAG_TABLE,  /* a fragment for the table (l2_len / l3_len set) */
+	FRAG_PASS,   /* a fragment the table cannot take: left to the engine */
+};
+
+static uint16_t be16_(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* What m is for the reassembly table; for FRAG_TABLE *ip points at the IP
+ * header and *v6 tells the version.  Reads only the first segment. */
+static enum frag_kind frag_classify(struct rte_mbuf *m, uint8_t **ip, bool *v6)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	uint32_t dl = m->data_len, pl = rte_pktmbuf_pkt_len(m), off = 14;
+	if (dl < off)
+		return FRAG_NO;
+	uint16_t et = be16_(p + 12);
+	for (unsigned tags = 0; et == RTE_ETHER_TYPE_VLAN || et == RTE_ETHER_TYPE_QINQ || et == 0x9100; tags++) {
+		if (tags == 2 || dl < off + 4)
+			return FRAG_NO;
+		et = be16_(p + off + 2);
+		off += 4;
+	}
+	const uint8_t *h = p + off;
+	if (et == RTE_ETHER_TYPE_IPV4) {
+		if (dl < off + 20 || h[0] >> 4 != 4)
+			return FRAG_NO;
+		uint32_t ihl = (h[0] & 15u) * 4u, tl = be16_(h + 2);
+		uint16_t fo = be16_(h + 6);
+		uint32_t ofs = (uint32_t)(fo & RTE_IPV4_HDR_OFFSET_MASK) * RTE_IPV4_HDR_OFFSET_UNITS;
+		if (!(fo & RTE_IPV4_HDR_MF_FLAG) && ofs == 0)
+			return FRAG_NO;
+		/* malformed, cut short by the snap length, past 65535 bytes, or
+		 * scattered: the engine's reassembler judges (and counts) it */
+		if (ihl < 20 || tl <= ihl || off + tl > pl || ofs + tl > 65535u || m->nb_segs != 1 || dl < off + ihl)
+			return FRAG_PASS;
+		m->l2_len = off;
+		m->l3_len = ihl;
+		*ip = p + off;
+		*v6 = false;
+		return FRAG_TABLE;
+	}
+	if (et == RTE_ETHER_TYPE_IPV6) {
+		if (dl < off + 40 || h[0] >> 4 != 6)
+			return FRAG_NO;
+		uint32_t plen = be16_(h + 4), at = off + 40;
+		uint8_t nh = h[6];
+		unsigned ext = 0;
+		/* hop-by-hop, routing, destination options before a Fragment header */
+		while (nh == 0 || nh == 43 || nh == 60) {
+			if (++ext > 8 || dl < at + 8)
+				return FRAG_NO;
+			nh = p[at];
+			at += (p[at + 1] + 1u) * 8u;
+		}
+		if (nh != IPPROTO_FRAGMENT || dl < at + 8)
+			return FRAG_NO;
+		uint16_t fo = be16_(p + at + 2);
+		uint32_t ofs = fo & 0xfff8u;
+		if (ofs == 0 && !(fo & 1u))
+			return FRAG_NO; /* atomic fragment (RFC 6946): decoded as a whole */
+		/* rte_ip_frag wants the Fragment header right after the fixed one */
+		if (ext || plen <= 8 || off + 40 + plen > pl || ofs + plen - 8 > 65535u || m->nb_segs != 1)
+			return FRAG_PASS;
+		m->l2_len = off;
+		m->l3_len = 40 + 8;
+		*ip = p + off;
+		*v6 = true;
+		return FRAG_TABLE;
+	}
+	return FRAG_NO;
+}
+
+/* Fragments on dr->row[from..cnt): an entry is one fragment, or the chain
+ * of those of a datagram abandoned while being joined (one per segment:
+ * the table only takes single-segment fragments). */
+static uint64_t dr_frags(const struct rte_ip_frag_death_row *dr, uint32_t from)
+{
+	uint64_t n = 0;
+	for (uint32_t i = from; i < dr->cnt; i++)
+		n += dr->row[i]->nb_segs;
+	return n;
+}
+
+static void cnt_add(uint64_t *c, uint64_t v)
+{
+	if (v)
+		__atomic_store_n(c, *c + v, __ATOMIC_RELAXED);
+}
+
+/* Drops q's expired datagrams into dr (not freed here); returns how many
+ * fragments went. */
+static uint64_t frag_expire(struct dq *q, struct rte_ip_frag_death_row *dr, uint64_t tms)
+{
+	uint32_t d0 = dr->cnt;
+	rte_ip_frag_table_del_expired_entries(q->tbl, dr, tms);
+	return dr_frags(dr, d0);
+}
+
+/* Passes the burst b[0..n) of q through q's table: returns how many frames
+ * remain in b (in order; a completed datagram in the place of the fragment
+ * that completed it, with its capture time).  dr (the polling lcore's
+ * death row) is freed before returning. */
+static unsigned frag_burst(struct capture *c, struct dq *q, struct rte_ip_frag_death_row *dr, struct rte_mbuf **b,
+			   unsigned n)
+{
+	uint64_t rx = 0, done = 0, absorbed = 0, freed = 0, passed = 0, held = q->frag_held, tsc = 0;
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = b[i];
+		uint64_t ts = *ts_field(c, m);
+		if (q->offline && ts > q->clock_us)
+			q->clock_us = ts; /* capture time, as the engine's reassembler sees it */
+		uint8_t *ip;
+		bool v6;
+		enum frag_kind kind = frag_classify(m, &ip, &v6);
+		if (kind != FRAG_TABLE) {
+			passed += kind == FRAG_PASS;
+			b[k++] = m;
+			continue;
+		}
+		if (!q->offline && !tsc)
+			tsc = rte_rdtsc();
+		uint64_t tms = q->offline ? q->clock_us : tsc;
+		uint32_t d0 = dr->cnt;
+		struct rte_mbuf *r;
+		if (v6)
+			r = rte_ipv6_frag_reassemble_packet(q->tbl, dr, m, tms, (struct rte_ipv6_hdr *)(void *)ip,
+							    (struct rte_ipv6_fragment_ext *)(void *)(ip + 40));
+		else
+			r = rte_ipv4_frag_reassemble_packet(q->tbl, dr, m, tms, (struct rte_ipv4_hdr *)(void *)ip);
+		uint64_t gone = dr_frags(dr, d0);
+		rx++;
+		freed += gone;
+		held = held + 1 - gone;
+		if (r) {
+			done++;
+			absorbed += r->nb_segs - 1u;
+			held -= r->nb_segs;
+			*ts_field(c, r) = ts; /* the time of the fragment that completed it */
+			if (!v6) {
+				struct rte_ipv4_hdr *h = rte_pktmbuf_mtod_offset(r, struct rte_ipv4_hdr *, r->l2_len);
+				h->hdr_checksum = 0; /* rte_ip_frag leaves it 0 */
+				h->hdr_checksum = rte_ipv4_cksum(h);
+			}
+			b[k++] = r;
+		}
+		/* a burst longer than RTE_IP_FRAG_DEATH_ROW_LEN may fill the row */
+		if (dr->cnt > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN - DP_DR_PER_CALL)
+			rte_ip_frag_free_death_row(dr, 0);
+	}
+	if (held) {
+		uint64_t gone = frag_expire(q, dr, q->offline ? q->clock_us : (tsc ? tsc : rte_rdtsc()));
+		freed += gone;
+		held -= gone;
+	}
+	if (dr->cnt)
+		rte_ip_frag_free_death_row(dr, 4);
+	cnt_add(&q->frag_rx, rx);
+	cnt_add(&q->frag_done, done);
+	cnt_add(&q->frag_absorbed, absorbed);
+	cnt_add(&q->frag_freed, freed);
+	cnt_add(&q->frag_passed, passed);
+	__atomic_store_n(&q->frag_held, held, __ATOMIC_RELAXED);
+	return k;
+}
+
+/* A live queue that received nothing: its datagrams still time out. */
+static void frag_idle(struct dq *q, struct rte_ip_frag_death_row *dr)
+{
+	if (!q->tbl || q->offline || !q->frag_held)
+		return;
+	uint64_t gone = frag_expire(q, dr, rte_rdtsc());
+	if (dr->cnt)
+		rte_ip_frag_free_death_row(dr, 4);
+	cnt_add(&q->frag_freed, gone);
+	__atomic_store_n(&q->frag_held, q->frag_held - gone, __ATOMIC_RELAXED);
+}
+
+/* q stopped (end of its replay, or stop): every datagram still incomplete
+ * goes to the death row, so frag_held ends at 0. */
+static void frag_flush(struct dq *q, struct rte_ip_frag_death_row *dr)
+{
+	if (!q->tbl)
+		return;
+	for (;;) {
+		uint64_t gone = frag_expire(q, dr, UINT64_MAX); /* as many as the row has room for */
+		if (dr->cnt)
+			rte_ip_frag_free_death_row(dr, 4);
+		if (!gone)
+			break;
+		cnt_add(&q->frag_freed, gone);
+		__atomic_store_n(&q->frag_held, q->frag_held - gone, __ATOMIC_RELAXED);
+	}
+}
+
+/* Polls one queue into b; returns the count (stamped, and through the
+ * queue's reassembly table with the polling lcore's death row dr). */
+static unsigned poll_queue(struct capture *c, struct dq *q, struct rte_ip_frag_death_row *dr, struct rte_mbuf **b,
+			   unsigned max)
 {
 	uint16_t n = rte_eth_rx_burst(q->port, q->queue, b, (uint16_t)max);
 	uint64_t now = util_mono_us_();
 	if (n == 0) {
 		empty_poll(c, q, now);
+		frag_idle(q, dr);
 		return 0;
 	}
 	stamp(c, q, b, n);
 	__atomic_store_n(&q->rx, q->rx + n, __ATOMIC_RELAXED);
 	q->last_us = now;
 	q->got_any = true;
-	return n;
+	return q->tbl ? frag_burst(c, q, dr, b, n) : n;
 }
 
 /* RX of one worker's queues into its ring to the main lcore; returns true
@@ -437,7 +696,14 @@ static bool worker_rx(struct dworker *w, struct rte_mbuf **b, bool *all_eof)
 			q->last_us = util_mono_us_();
 			continue;
 		}
-		unsigned n = poll_queue(c, q, b, c->burst);
+		/* a replay keeps its share of the pool: the merge on the main lcore
+		 * must never have to overtake a lagging queue for want of mbufs held
+		 * in the other queues' rings */
+		if (q->offline && rte_ring_count(w->ring) + c->burst > c->ring_share) {
+			q->last_us = util_mono_us_();
+			continue;
+		}
+		unsigned n = poll_queue(c, q, w->dr, b, c->burst);
 		if (!n)
 			continue;
 		any = true;
@@ -474,6 +740,8 @@ static int worker_main(void *arg)
 			bool all_eof;
 			any = worker_rx(w, b, &all_eof);
 			if (all_eof || __atomic_load_n(&c->stop, __ATOMIC_ACQUIRE)) {
+				for (unsigned i = 0; i < w->nq; i++)
+					frag_flush(&c->q[w->q[i]], w->dr);
 				rx_done = true;
 				__atomic_store_n(&w->done, 1, __ATOMIC_RELEASE);
 			}
@@ -573,6 +841,65 @@ static int setup_port(struct capture *c, uint16_t port, unsigned want_q, bool of
 	rte_eth_promiscuous_enable(port); /* not every PMD can; SPAN ports need it */
 	rte_eth_stats_reset(port);
 	return 0;
+}
+
+/* One reassembly table per queue, one death row per polling lcore; only
+ * on Ethernet (the layout frag_classify() reads).  See the top comment. */
+static int frag_setup(struct capture *c, const struct rv_config *cfg, char *err, size_t errlen)
+{
+	if (c->link != DEC_LINK_ETH || c->nq == 0)
+		return 0;
+	/* held fragments may take at most a quarter of the pool, whatever the
+	 * traffic: 8 per datagram (the most rte_ip_frag joins) */
+	uint64_t ent = (uint64_t)cfg->limits_max_frag_datagrams;
+	uint64_t cap = (uint64_t)cfg->dpdk_mbufs / 4u / ((uint64_t)c->nq * RTE_LIBRTE_IP_FRAG_MAX_FRAG);
+	if (ent > cap)
+		ent = cap;
+	if (ent < 1)
+		ent = 1;
+	c->frag_entries = (uint32_t)ent;
+	/* two candidate buckets of 8 per key: 4 slots per datagram keep
+	 * collisions (a fragment dropped although there is room) rare */
+	uint32_t per_bucket = 8, buckets = (uint32_t)((ent + 3) / 4);
+	uint64_t hz = rte_get_tsc_hz();
+	for (unsigned i = 0; i < c->nq; i++) {
+		struct dq *q = &c->q[i];
+		/* expired when now - first > max_cycles; the engine's rule is >= */
+		uint64_t cycles = q->offline ? cfg->limits_frag_timeout - 1u
+					     : (uint64_t)((double)cfg->limits_frag_timeout * (double)hz / 1e6);
+		int sock = rte_eth_dev_socket_id(q->port);
+		/* rte_ip_frag logs every table it allocates at INFO (as USER1) */
+		int lv = rte_log_get_level(RTE_LOGTYPE_USER1);
+		if (lv > (int)RTE_LOG_WARNING)
+			rte_log_set_level(RTE_LOGTYPE_USER1, RTE_LOG_WARNING);
+		q->tbl = rte_ip_frag_table_create(buckets, per_bucket, (uint32_t)ent, cycles,
+						  sock < 0 ? SOCKET_ID_ANY : sock);
+		if (lv > (int)RTE_LOG_WARNING)
+			rte_log_set_level(RTE_LOGTYPE_USER1, (uint32_t)lv);
+		if (!q->tbl) {
+			snprintf(err, errlen,
+				 "port %u queue %u: cannot create an IP reassembly table of %" PRIu64
+				 " datagrams (raise -m or lower [limits] max_frag_datagrams)",
+				 q->port, q->queue, ent);
+			return -1;
+		}
+	}
+	if (c->nworkers == 0) {
+		c->dr = rte_zmalloc("rv_frag_dr", sizeof(*c->dr), RTE_CACHE_LINE_SIZE);
+		if (!c->dr)
+			goto nomem;
+	}
+	for (unsigned i = 0; i < c->nworkers; i++) {
+		struct dworker *w = &c->w[i];
+		w->dr = rte_zmalloc_socket("rv_frag_dr", sizeof(*w->dr), RTE_CACHE_LINE_SIZE,
+					   (int)rte_lcore_to_socket_id(w->lcore));
+		if (!w->dr)
+			goto nomem;
+	}
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of DPDK memory for the IP reassembly death rows (raise -m)");
+	return -1;
 }
 
 static void dpdk_close_(struct capture *c);
@@ -699,6 +1026,12 @@ static int dpdk_open_(struct capture **out, const struct rv_config *cfg, const c
 		c->nsrc = c->nworkers;
 		/* bursts in flight plus what the other lcores' mempool caches may hold */
 		c->pool_guard = 2 * c->burst * c->nworkers + 512 * (c->nworkers + 1);
+		/* half of what is left for the RX rings; the rest for the pipeline's
+		 * worker rings (zero-copy datagrams), the IP fragment tables and caches */
+		c->mbufs = (unsigned)cfg->dpdk_mbufs;
+		c->ring_share = c->mbufs > c->pool_guard ? (c->mbufs - c->pool_guard) / (2 * c->nworkers) : 0;
+		if (c->ring_share < 2 * c->burst)
+			c->ring_share = 2 * c->burst;
 		if ((uint64_t)c->nworkers * (uint64_t)cfg->dpdk_ring_size + c->pool_guard + c->nsrc * DP_MAX_BURST >
 		    (uint64_t)cfg->dpdk_mbufs)
 			fprintf(stderr,
@@ -707,6 +1040,10 @@ static int dpdk_open_(struct capture **out, const struct rv_config *cfg, const c
 				cfg->dpdk_mbufs, c->nworkers, cfg->dpdk_ring_size);
 	} else {
 		c->nsrc = c->nq;
+	}
+	if (frag_setup(c, cfg, err, errlen) < 0) {
+		dpdk_close_(c);
+		return -1;
 	}
 	c->src = calloc(c->nsrc, sizeof(*c->src));
 	if (!c->src) {
@@ -748,9 +1085,10 @@ static bool refill(struct capture *c, unsigned i)
 		struct dq *q = &c->q[i];
 		if (__atomic_load_n(&c->stop, __ATOMIC_RELAXED) || q->eof) {
 			s->done = true;
+			frag_flush(q, c->dr);
 			return false;
 		}
-		s->n = poll_queue(c, q, s->m, c->burst);
+		s->n = poll_queue(c, q, c->dr, s->m, c->burst);
 	}
 	return s->n > 0;
 }
@@ -762,27 +1100,45 @@ static bool deliver(struct capture *c, struct rte_mbuf *m, capture_cb cb, void *
 	if (ts < c->last_ts && !c->offline)
 		ts = c->last_ts; /* reception stamps of different lcores: keep time monotonic */
 	c->last_ts = ts;
-	uint32_t len = rte_pktmbuf_pkt_len(m);
+	uint32_t len = rte_pktmbuf_pkt_len(m), wire = len;
 	const uint8_t *p;
 	if (m->nb_segs == 1) {
 		p = rte_pktmbuf_mtod(m, const uint8_t *);
 		if (len > m->data_len)
 			len = m->data_len;
 	} else {
+		/* a jumbo frame, or a datagram rte_ip_frag joined: up to L2 +
+		 * 40 + 65535 bytes, which seg holds (longer: cut, wire length kept) */
 		if (len > sizeof(c->seg))
 			len = sizeof(c->seg);
 		p = rte_pktmbuf_read(m, 0, len, c->seg);
 		if (!p)
 			return false;
 		if (c->frame) {
-			c->frame(c->work_ctx, ts, p, len, len, NULL); /* p is our copy: no owner to pass */
+			c->frame(c->work_ctx, ts, p, len, wire, NULL); /* p is our copy: no owner to pass */
 			return false;
 		}
 	}
 	if (c->frame)
-		return c->frame(c->work_ctx, ts, p, len, len, m);
-	cb(ctx, ts, p, len, len);
+		return c->frame(c->work_ctx, ts, p, len, wire, m);
+	cb(ctx, ts, p, len, wire);
 	return false;
+}
+
+/* May the merge overtake a lagging source?  Only when the mbufs the merge
+ * itself holds (the RX rings and our source buffers) leave the pool too few
+ * for that source to receive: mbufs held elsewhere (pipeline worker rings,
+ * fragment tables, lcore caches) come back without our help. */
+static bool merge_starves(struct capture *c)
+{
+	if (rte_mempool_avail_count(c->mp) >= c->pool_guard)
+		return false;
+	uint64_t held = 0;
+	for (unsigned i = 0; i < c->nworkers; i++)
+		held += rte_ring_count(c->w[i].ring);
+	for (unsigned i = 0; i < c->nsrc; i++)
+		held += c->src[i].n - c->src[i].pos;
+	return held + c->pool_guard > c->mbufs;
 }
 
 static int dpdk_next_(struct capture *c, capture_cb cb, void *ctx, int max)
@@ -825,8 +1181,7 @@ static int dpdk_next_(struct capture *c, capture_cb cb, void *ctx, int max)
 				uint64_t now = util_mono_us_();
 				if (!b->wait_since)
 					b->wait_since = now;
-				if (now - b->wait_since < DP_MERGE_WAIT_US ||
-				    rte_mempool_avail_count(c->mp) >= c->pool_guard)
+				if (now - b->wait_since < DP_MERGE_WAIT_US || !merge_starves(c))
 					break;
 			} else {
 				c->src[best].wait_since = 0;
@@ -865,25 +1220,32 @@ static enum dec_link dpdk_link_(const struct capture *c)
 	return c->link;
 }
 
-void dpdk_capture_totals(struct capture *c, uint64_t *received, uint64_t *processed, uint64_t *ring_full)
+static uint64_t ld_(const uint64_t *v)
 {
-	uint64_t rx = 0, rf = 0;
+	return __atomic_load_n(v, __ATOMIC_RELAXED);
+}
+
+void dpdk_capture_totals(struct capture *c, struct dpdk_totals *t)
+{
+	memset(t, 0, sizeof(*t));
 	for (unsigned i = 0; i < c->nq; i++) {
-		rx += __atomic_load_n(&c->q[i].rx, __ATOMIC_RELAXED);
-		rf += __atomic_load_n(&c->q[i].ring_full, __ATOMIC_RELAXED);
+		const struct dq *q = &c->q[i];
+		t->received += ld_(&q->rx);
+		t->ring_full += ld_(&q->ring_full);
+		t->frag_absorbed += ld_(&q->frag_absorbed);
+		t->frag_freed += ld_(&q->frag_freed);
+		t->frag_held += ld_(&q->frag_held);
 	}
-	*received = rx;
-	*processed = c->processed;
-	*ring_full = rf;
+	t->processed = c->processed;
 }
 
 static void dpdk_stats_(struct capture *c, struct capture_stats *st)
 {
-	uint64_t rx, pr, rf;
+	struct dpdk_totals t;
 	memset(st, 0, sizeof(*st));
-	dpdk_capture_totals(c, &rx, &pr, &rf);
-	st->received = rx;
-	st->dropped = rf;
+	dpdk_capture_totals(c, &t);
+	st->received = t.received;
+	st->dropped = t.ring_full;
 	for (unsigned i = 0; i < c->nports; i++) {
 		struct rte_eth_stats es;
 		if (rte_eth_stats_get(c->ports[i], &es) == 0) {
@@ -905,13 +1267,35 @@ static void kv_put(struct stats_kv *kv, size_t *n, size_t max, const char *name,
 
 size_t dpdk_capture_detail(struct capture *c, struct stats_kv *kv, size_t max)
 {
+	/* per-queue counters, grouped by name (one # TYPE line each) */
+	static const struct {
+		const char *name;
+		size_t off;
+	} qc[] = {
+		{ "dpdk_queue_received", offsetof(struct dq, rx) },
+		{ "dpdk_queue_ring_full_drops", offsetof(struct dq, ring_full) },
+		{ "dpdk_queue_frag_received", offsetof(struct dq, frag_rx) },
+		{ "dpdk_queue_frag_reassembled", offsetof(struct dq, frag_done) },
+		{ "dpdk_queue_frag_absorbed", offsetof(struct dq, frag_absorbed) },
+		{ "dpdk_queue_frag_freed", offsetof(struct dq, frag_freed) },
+		{ "dpdk_queue_frag_held", offsetof(struct dq, frag_held) },
+		{ "dpdk_queue_frag_passed", offsetof(struct dq, frag_passed) },
+	};
 	size_t n = 0;
 	char lb[48];
-	uint64_t rx, pr, rf;
-	dpdk_capture_totals(c, &rx, &pr, &rf);
-	kv_put(kv, &n, max, "dpdk_received", "", rx);
-	kv_put(kv, &n, max, "dpdk_processed", "", pr);
-	kv_put(kv, &n, max, "dpdk_ring_full_drops", "", rf);
+	struct dpdk_totals t;
+	uint64_t done = 0;
+	dpdk_capture_totals(c, &t);
+	for (unsigned i = 0; i < c->nq; i++)
+		done += ld_(&c->q[i].frag_done);
+	kv_put(kv, &n, max, "dpdk_received", "", t.received);
+	kv_put(kv, &n, max, "dpdk_processed", "", t.processed);
+	kv_put(kv, &n, max, "dpdk_ring_full_drops", "", t.ring_full);
+	kv_put(kv, &n, max, "dpdk_frag_reassembled", "", done);
+	kv_put(kv, &n, max, "dpdk_frag_absorbed", "", t.frag_absorbed);
+	kv_put(kv, &n, max, "dpdk_frag_freed", "", t.frag_freed);
+	kv_put(kv, &n, max, "dpdk_frag_held", "", t.frag_held);
+	kv_put(kv, &n, max, "dpdk_frag_table_datagrams", "", c->frag_entries);
 	kv_put(kv, &n, max, "dpdk_workers", "", c->nworkers);
 	for (unsigned i = 0; i < c->nports; i++) {
 		struct rte_eth_stats es;
@@ -927,11 +1311,11 @@ size_t dpdk_capture_detail(struct capture *c, struct stats_kv *kv, size_t max)
 			kv_put(kv, &n, max, "dpdk_port_q_errors", lb, qe);
 		}
 	}
-	for (unsigned i = 0; i < c->nq; i++) {
-		snprintf(lb, sizeof(lb), "port=\"%u\",queue=\"%u\"", c->q[i].port, c->q[i].queue);
-		kv_put(kv, &n, max, "dpdk_queue_received", lb, __atomic_load_n(&c->q[i].rx, __ATOMIC_RELAXED));
-		kv_put(kv, &n, max, "dpdk_queue_ring_full_drops", lb,
-		       __atomic_load_n(&c->q[i].ring_full, __ATOMIC_RELAXED));
+	for (size_t k = 0; k < sizeof(qc) / sizeof(qc[0]); k++) {
+		for (unsigned i = 0; i < c->nq; i++) {
+			snprintf(lb, sizeof(lb), "port=\"%u\",queue=\"%u\"", c->q[i].port, c->q[i].queue);
+			kv_put(kv, &n, max, qc[k].name, lb, ld_((const uint64_t *)(const void *)((const char *)&c->q[i] + qc[k].off)));
+		}
 	}
 	return n;
 }
@@ -996,6 +1380,16 @@ static void dpdk_close_(struct capture *c)
 		}
 		rte_ring_free(c->w[i].ring);
 	}
+	for (unsigned i = 0; i < c->nq; i++) {
+		if (!c->q[i].tbl)
+			continue;
+		c->discarded += c->q[i].frag_held; /* fragments of datagrams never completed */
+		rte_ip_frag_table_destroy(c->q[i].tbl);
+		c->q[i].tbl = NULL;
+	}
+	for (unsigned i = 0; i < c->nworkers; i++)
+		rte_free(c->w[i].dr);
+	rte_free(c->dr);
 	if (c->discarded)
 		fprintf(stderr, "rtpvault: dpdk: %" PRIu64 " received frames discarded at close\n", c->discarded);
 	for (unsigned i = 0; i < c->nports; i++) {

@@ -5,7 +5,8 @@
  * Text format (socket and Prometheus alike), one counter per line:
  *     rtpvault_<name>[{labels}] <value>
  * The Prometheus endpoint adds "# TYPE" lines; every value is a counter
- * except rtpvault_up / uptime / workers, which are gauges.
+ * except rtpvault_up / uptime / workers and the DPDK reassembly tables'
+ * fill (frag_held, frag_table_datagrams), which are gauges.
  *
  * Does NOT: serve anything but the snapshot, speak HTTP beyond a minimal
  * GET (any path) with HTTP/1.0 and Connection: close.
@@ -14,6 +15,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +38,7 @@ struct stats_server {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	pthread_t uth, pth;
 	bool uth_on, pth_on;
-	volatile int stop;
+	atomic_int stop;
 };
 
 int stats_socket_path(const struct rv_config *cfg, char *buf, size_t len)
@@ -75,7 +77,7 @@ static char *snapshot(struct stats_server *s, bool prom)
 static void *unix_thread(void *arg)
 {
 	struct stats_server *s = arg;
-	while (!s->stop) {
+	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
 		struct pollfd p = { .fd = s->ufd, .events = POLLIN };
 		if (poll(&p, 1, 200) <= 0)
 			continue;
@@ -94,7 +96,7 @@ static void *unix_thread(void *arg)
 static void *prom_thread(void *arg)
 {
 	struct stats_server *s = arg;
-	while (!s->stop) {
+	while (!atomic_load_explicit(&s->stop, memory_order_acquire)) {
 		struct pollfd p = { .fd = s->pfd, .events = POLLIN };
 		if (poll(&p, 1, 200) <= 0)
 			continue;
@@ -238,7 +240,7 @@ void stats_server_stop(struct stats_server *s)
 {
 	if (!s)
 		return;
-	s->stop = 1;
+	atomic_store_explicit(&s->stop, 1, memory_order_release);
 	if (s->uth_on)
 		pthread_join(s->uth, NULL);
 	if (s->pth_on)
@@ -260,6 +262,17 @@ static void sanitize(char *n)
 	for (; *n; n++)
 		if (!((*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9') || *n == '_'))
 			*n = '_';
+}
+
+/* Backend values that go up and down (everything else only counts up). */
+static bool kv_gauge(const char *name)
+{
+	static const char *const g[] = { "dpdk_workers", "dpdk_frag_held", "dpdk_queue_frag_held",
+					 "dpdk_frag_table_datagrams" };
+	for (size_t i = 0; i < sizeof(g) / sizeof(g[0]); i++)
+		if (strcmp(name, g[i]) == 0)
+			return true;
+	return false;
 }
 
 static void line(FILE *t, FILE *p, const char *name, const char *labels, uint64_t v, const char *type)
@@ -301,8 +314,7 @@ void stats_publish(struct stats_server *s, const char *backend, const struct cap
 	const char *prev = "";
 	for (size_t i = 0; i < nkv; i++) {
 		bool first = strcmp(prev, kv[i].name) != 0;
-		line(t, p, kv[i].name, kv[i].labels, kv[i].v,
-		     first ? (strcmp(kv[i].name, "dpdk_workers") == 0 ? "gauge" : "counter") : NULL);
+		line(t, p, kv[i].name, kv[i].labels, kv[i].v, first ? (kv_gauge(kv[i].name) ? "gauge" : "counter") : NULL);
 		prev = kv[i].name;
 	}
 	/* engine counters: reuse counters_print ("name value" lines, all of them) */

@@ -78,8 +78,17 @@ void dpdk_capture_attach(struct capture *c, dpdk_work_fn work, dpdk_frame_fn fra
 void dpdk_capture_join(struct capture *c);
 void dpdk_capture_release(void *mbuf);
 /* Totals: frames received from the NIC, handed to the engine, dropped on a
- * full ring (received == processed + ring_full once drained). */
-void dpdk_capture_totals(struct capture *c, uint64_t *received, uint64_t *processed, uint64_t *ring_full);
+ * full ring, and what IP reassembly (rte_ip_frag) did with fragments:
+ * merged into a completed datagram (k - 1 of its k fragments), freed by the
+ * death row (timeouts, malformed sets, full table, end of capture), still
+ * held in the tables.  Once drained: received == processed + ring_full +
+ * frag_absorbed + frag_freed + frag_held, and frag_held is 0 once every
+ * queue has stopped. */
+struct dpdk_totals {
+	uint64_t received, processed, ring_full;
+	uint64_t frag_absorbed, frag_freed, frag_held;
+};
+void dpdk_capture_totals(struct capture *c, struct dpdk_totals *t);
 #endif
 
 #endif
