@@ -191,6 +191,20 @@ static void publish_stats(struct stats_server *srv, const struct capture_ops *op
 	if (ops == &capture_dpdk_ops)
 		nkv = dpdk_capture_detail(cap, kv, sizeof(kv) / sizeof(kv[0]));
 #endif
+	for (unsigned i = 0; r->pl && i < pipeline_workers(r->pl) && nkv + 5 <= sizeof(kv) / sizeof(kv[0]); i++) {
+		struct pipeline_wstats ws;
+		pipeline_worker_stats(r->pl, i, &ws);
+		const uint64_t v[5] = { ws.units, ws.done, ws.waits, ws.streams_full, ws.calls };
+		static const char *const n[5] = { "pipeline_worker_units", "pipeline_worker_units_done",
+						  "pipeline_worker_ring_waits", "pipeline_worker_streams_table_full",
+						  "pipeline_worker_calls" };
+		for (int k = 0; k < 5; k++) {
+			struct stats_kv *x = &kv[nkv++];
+			snprintf(x->name, sizeof(x->name), "%s", n[k]);
+			snprintf(x->labels, sizeof(x->labels), "worker=\"%u\"", i);
+			x->v = v[k];
+		}
+	}
 	run_counters(r, &cnt);
 	stats_publish(srv, ops->name, &cs, kv, nkv, &cnt, util_mono_us() - t0);
 }
@@ -314,17 +328,20 @@ int cli_capture_loop(struct engine *e, struct pipeline *pl, const struct rv_conf
 		fprintf(stderr, ", kernel dropped %" PRIu64, cs.dropped);
 	fputc('\n', stderr);
 	for (unsigned i = 0; pl && i < pipeline_workers(pl); i++) {
-		uint64_t units, waits;
-		pipeline_worker_stats(pl, i, &units, &waits);
-		fprintf(stderr, "%s: pipeline worker %u: %" PRIu64 " units (call control waited for room %" PRIu64 " times)\n",
-			cmd, i, units, waits);
+		struct pipeline_wstats ws;
+		pipeline_worker_stats(pl, i, &ws);
+		fprintf(stderr,
+			"%s: pipeline worker %u: %" PRIu64 " units, %" PRIu64 " calls, %" PRIu64
+			" streams refused (table full); call control waited for room %" PRIu64 " times\n",
+			cmd, i, ws.units, ws.calls, ws.streams_full, ws.waits);
 	}
 #if RV_HAVE_DPDK
 	if (dpdk) {
-		uint64_t rx, pr, rf, imissed = 0, nombuf = 0, ierr = 0;
+		uint64_t imissed = 0, nombuf = 0, ierr = 0;
+		struct dpdk_totals t;
 		struct stats_kv kv[512];
 		size_t nkv = dpdk_capture_detail(cap, kv, sizeof(kv) / sizeof(kv[0]));
-		dpdk_capture_totals(cap, &rx, &pr, &rf);
+		dpdk_capture_totals(cap, &t);
 		for (size_t i = 0; i < nkv; i++) {
 			if (strcmp(kv[i].name, "dpdk_port_imissed") == 0)
 				imissed += kv[i].v;
@@ -335,8 +352,10 @@ int cli_capture_loop(struct engine *e, struct pipeline *pl, const struct rv_conf
 		}
 		fprintf(stderr,
 			"%s: dpdk received %" PRIu64 " processed %" PRIu64 " ring_full_drops %" PRIu64 " imissed %" PRIu64
-			" rx_nombuf %" PRIu64 " ierrors %" PRIu64 "\n",
-			cmd, rx, pr, rf, imissed, nombuf, ierr);
+			" rx_nombuf %" PRIu64 " ierrors %" PRIu64 " frag_absorbed %" PRIu64 " frag_freed %" PRIu64
+			" frag_held %" PRIu64 "\n",
+			cmd, t.received, t.processed, t.ring_full, imissed, nombuf, ierr, t.frag_absorbed, t.frag_freed,
+			t.frag_held);
 		for (size_t i = 0; i < nkv; i++)
 			if (strncmp(kv[i].name, "dpdk_queue_", 11) == 0)
 				fprintf(stderr, "%s: %s{%s} %" PRIu64 "\n", cmd, kv[i].name, kv[i].labels, kv[i].v);

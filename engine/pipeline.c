@@ -38,7 +38,7 @@ struct pworker {
 	uint64_t last_hk_seq;
 	/* written by the worker, read by anyone */
 	atomic_bool finished;
-	atomic_uint_fast64_t inband, inband_suppressed, dtmf_dropped;
+	atomic_uint_fast64_t inband, inband_suppressed, dtmf_dropped, done, streams_full, calls;
 	/* written by call control */
 	uint64_t units, waits;
 };
@@ -298,6 +298,8 @@ static void publish(struct pworker *pw)
 	atomic_store_explicit(&pw->inband, c.c[C_dtmf_inband], memory_order_relaxed);
 	atomic_store_explicit(&pw->inband_suppressed, c.c[C_dtmf_inband_suppressed], memory_order_relaxed);
 	atomic_store_explicit(&pw->dtmf_dropped, c.c[C_dtmf_dropped], memory_order_relaxed);
+	atomic_store_explicit(&pw->streams_full, c.c[C_streams_table_full], memory_order_relaxed);
+	atomic_store_explicit(&pw->calls, c.c[C_calls_created], memory_order_relaxed);
 }
 
 unsigned pipeline_work(struct pipeline *pl, unsigned w, unsigned max)
@@ -307,6 +309,7 @@ unsigned pipeline_work(struct pipeline *pl, unsigned w, unsigned max)
 	if (max > 32)
 		max = 32;
 	unsigned k = rv_ring_get(pw->ring, u, max);
+	bool fin = false;
 	for (unsigned i = 0; i < k; i++) {
 		struct unit *x = &u[i];
 		if (x->hk_seq != pw->last_hk_seq) {
@@ -336,16 +339,19 @@ unsigned pipeline_work(struct pipeline *pl, unsigned w, unsigned max)
 			break;
 		case U_FINISH:
 			engine_finish(pw->e);
-			publish(pw);
-			atomic_store_explicit(&pw->finished, true, memory_order_release);
+			fin = true;
 			break;
 		default:
 			break;
 		}
 		unit_done(pl, x);
 	}
-	if (k)
+	if (k) {
+		atomic_fetch_add_explicit(&pw->done, k, memory_order_relaxed);
 		publish(pw);
+	}
+	if (fin) /* last: the pipeline may be freed once every worker has finished */
+		atomic_store_explicit(&pw->finished, true, memory_order_release);
 	return k;
 }
 
@@ -361,10 +367,14 @@ void pipeline_counters(const struct pipeline *pl, struct rv_counters *out)
 	}
 }
 
-void pipeline_worker_stats(const struct pipeline *pl, unsigned w, uint64_t *units, uint64_t *waits)
+void pipeline_worker_stats(const struct pipeline *pl, unsigned w, struct pipeline_wstats *st)
 {
-	*units = pl->w[w].units;
-	*waits = pl->w[w].waits;
+	const struct pworker *pw = &pl->w[w];
+	st->units = pw->units;
+	st->waits = pw->waits;
+	st->done = atomic_load_explicit(&pw->done, memory_order_relaxed);
+	st->streams_full = atomic_load_explicit(&pw->streams_full, memory_order_relaxed);
+	st->calls = atomic_load_explicit(&pw->calls, memory_order_relaxed);
 }
 
 #else /* !RV_HAVE_DPDK */
@@ -426,10 +436,10 @@ void pipeline_counters(const struct pipeline *pl, struct rv_counters *out)
 	(void)pl;
 	memset(out, 0, sizeof(*out));
 }
-void pipeline_worker_stats(const struct pipeline *pl, unsigned w, uint64_t *units, uint64_t *waits)
+void pipeline_worker_stats(const struct pipeline *pl, unsigned w, struct pipeline_wstats *st)
 {
 	(void)pl, (void)w;
-	*units = *waits = 0;
+	memset(st, 0, sizeof(*st));
 }
 
 #endif

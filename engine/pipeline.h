@@ -92,7 +92,15 @@ bool pipeline_worker_finished(const struct pipeline *pl, unsigned w);
 void pipeline_counters(const struct pipeline *pl, struct rv_counters *out);
 /* Call control's engine (stats: sizes). */
 struct engine *pipeline_control(struct pipeline *pl);
-/* Units handed to worker w so far, and times call control waited for room. */
-void pipeline_worker_stats(const struct pipeline *pl, unsigned w, uint64_t *units, uint64_t *waits);
+struct pipeline_wstats {
+	uint64_t units;        /* units handed to the worker by call control */
+	uint64_t waits;        /* times call control found its ring full and waited */
+	uint64_t done;         /* units the worker has processed */
+	uint64_t streams_full; /* streams refused: the worker's stream table was full */
+	uint64_t calls;        /* calls the worker's engine has tracked */
+};
+/* Worker w's numbers (any thread; the worker's own are published after
+ * each batch it processes). */
+void pipeline_worker_stats(const struct pipeline *pl, unsigned w, struct pipeline_wstats *st);
 
 #endif

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""The multi-worker DPDK pipeline (engine/pipeline.h) gives the libpcap backend's recordings.
+
+With [dpdk] workers = N > 1 the main lcore runs call control and hands each Call-ID's SIP and
+datagrams to the worker lcore that owns the call.  Every case here records a capture twice,
+with `capture -r FILE` (one engine, libpcap) and with `capture --dpdk` on N worker lcores fed by
+N net_pcap rx_pcap= files split by a hash of the directed 5-tuple (so the two directions of a
+flow, and a call's SIP and RTP, often arrive on different queues), and requires the same calls,
+consent states, packets kept and exported (seq, payload) per call (test_dpdk.compare), plus
+evidence that every worker did part of the work.
+
+  - generated consent scenarios (RFC 4733, SIP INFO, in-band, header consent, refusals,
+    withdrawals, pauses, timeouts) on 2 and 3 workers, two seeds;
+  - the compliance scenario (profiles, minors and guardians) on 2 workers;
+  - the real captures of test_dpdk.REAL on 2 workers (when ../shared is present).
+
+Skips (with a message) when the binary has no DPDK or the EAL cannot start here.
+"""
+import os
+import re
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+import rvtest  # noqa: E402
+import test_dpdk as td  # noqa: E402
+
+
+def lcores(n):
+    # main + n workers, all floating over the machine's CPUs
+    return "--lcores (0-%d)@(0-%d)" % (n, max(0, (os.cpu_count() or 1) - 1))
+
+
+def worker_units(err):
+    return [int(u) for _, u in re.findall(r"pipeline worker (\d+): (\d+) units", err)]
+
+
+def case(tap, name, pcap, n, tmpd, extra=""):
+    parts = [os.path.join(tmpd, "%s-%d.pcap" % (name, i)) for i in range(n)]
+    split = td.split_by_flow(pcap, parts)
+    ref = td.capture_pcap(name, pcap, extra)
+    got = td.capture_dpdk(name + "-w%d" % n, "net_pcap0," + ",".join("rx_pcap=" + p for p in parts), workers=n,
+                          lcores=lcores(n), extra=extra)
+    td.compare(tap, "%s, %d workers" % (name, n), ref, got)
+    err = got[2].stderr.decode("utf-8", "replace")
+    units = worker_units(err)
+    tap.ok(len(units) == n and all(u > 0 for u in units),
+           "%s, %d workers: the pipeline ran and every worker had calls (units %s; %d flows split across queues)"
+           % (name, n, units, split), err[-1500:])
+
+
+def main():
+    tap = rvtest.Tap()
+    v = td.rv(["version"]).stdout.decode()
+    if "DPDK not built in" in v:
+        tap.skip("DPDK pipeline", "the binary has no DPDK (%s)" % v.strip())
+        tap.done()
+    ok, why = td.eal_works(tap)
+    if not ok:
+        tap.skip("DPDK pipeline", "EAL cannot start here: %s" % why.strip()[-300:])
+        tap.done()
+    tmpd = tempfile.mkdtemp(prefix="dpdk-workers-", dir=rvtest.TMP)
+
+    for seed in (11, 12):
+        pcap, _ = rvtest.generate("consent", seed)
+        case(tap, "consent-%d" % seed, pcap, 2, tmpd)
+    pcap, _ = rvtest.generate("consent", 11)
+    case(tap, "consent-11", pcap, 3, tmpd)
+    pcap, _ = rvtest.generate("compliance", 5)
+    case(tap, "compliance-5", pcap, 2, tmpd)
+
+    for name in td.REAL:
+        f = os.path.join(rvtest.PCAPS, name)
+        if not os.path.exists(f):
+            tap.skip("real capture %s on 2 workers" % name, "not present (%s)" % rvtest.PCAPS)
+            continue
+        case(tap, name, f, 2, tmpd, td.EXEMPT_ALL)
+    tap.done()
+
+
+if __name__ == "__main__":
+    main()
