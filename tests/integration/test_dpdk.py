@@ -314,7 +314,10 @@ def eal_works(tap):
     return p.returncode == 0 and "dpdk received" in err, err
 
 
-def live_test(tap, pcap):
+def live_test(tap, pcap, workers=1):
+    """workers > 1: net_af_packet with that many queue pairs (kernel fanout by flow hash) and the
+    multi-worker pipeline."""
+    L = "live" if workers == 1 else "live, %d workers" % workers
     if os.geteuid() != 0 or not shutil.which("tcpreplay") or not shutil.which("ip"):
         tap.skip("live af_packet capture", "needs root, ip and tcpreplay")
         return
@@ -332,8 +335,10 @@ def live_test(tap, pcap):
                     ["ip", "link", "set", "va", "up"], ["ip", "link", "set", "vb", "up"],
                     ["sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"]):
             subprocess.run(ipn + cmd, check=True)
-        eal = "-l 0 %s --file-prefix %s --vdev net_af_packet0,iface=vb,framecnt=8192,framesz=4096" % (EAL_BASE, pf)
-        d, conf = make_env("live", dpdk_section(eal, 1))
+        lc = "-l 0" if workers == 1 else "--lcores (0-%d)@(0-%d)" % (workers, max(0, (os.cpu_count() or 1) - 1))
+        eal = "%s %s --file-prefix %s --vdev net_af_packet0,iface=vb,framecnt=8192,framesz=4096%s" % (
+            lc, EAL_BASE, pf, ",qpairs=%d" % workers if workers > 1 else "")
+        d, conf = make_env("live", dpdk_section(eal, workers))
         cap = subprocess.Popen(ipn + [BIN, "capture", "-c", conf, "--dpdk", "--no-progress"], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE)
         time.sleep(2.0)
@@ -346,41 +351,41 @@ def live_test(tap, pcap):
         err = err.decode("utf-8", "replace")
         m = re.search(r"Actual: (\d+) packets", rp.stdout)
         sent = int(m.group(1)) if m else None
-        tap.ok(rp.returncode == 0 and sent, "live: tcpreplay sent %s packets" % sent, rp.stdout[-800:] + rp.stderr)
-        tap.ok(cap.returncode == 0, "live: capture --dpdk on net_af_packet stops cleanly on SIGINT", err[-1500:])
+        tap.ok(rp.returncode == 0 and sent, L + ": tcpreplay sent %s packets" % sent, rp.stdout[-800:] + rp.stderr)
+        tap.ok(cap.returncode == 0, L + ": capture --dpdk on net_af_packet stops cleanly on SIGINT", err[-1500:])
         acc = dpdk_line(err)
-        tap.ok(balanced(acc), "live: received = processed + ring-full drops + frag_absorbed + frag_freed + "
+        tap.ok(balanced(acc), L + ": received = processed + ring-full drops + frag_absorbed + frag_freed + "
                "frag_held (%s)" % (acc,), err[-1000:])
         # net_af_packet's fanout defragments IP in the kernel: k fragments arrive as 1 frame
         merged = merged_fragments(pcap)
         if acc and sent:
             tap.eq(acc[0] + acc[3] + acc[4], sent - merged,
-                   "live: every frame sent is received or counted (sent %d - %d merged fragments = received + "
+                   L + ": every frame sent is received or counted (sent %d - %d merged fragments = received + "
                    "imissed + nombuf)" % (sent, merged))
         lv, e = calls_view(conf)
         ref = capture_pcap("live-ref", pcap)
         rv_, _ = calls_view(ref[1])
         if lv is not None and rv_ is not None:
             lost = (acc[3] + acc[4] + acc[2]) if acc else 1
-            tap.ok(sorted(lv) == sorted(rv_) or lost > 0, "live: same calls as offline (%d vs %d), or drops counted "
+            tap.ok(sorted(lv) == sorted(rv_) or lost > 0, L + ": same calls as offline (%d vs %d), or drops counted "
                    "(%d)" % (len(lv), len(rv_), lost), "missing: %s" % sorted(set(rv_) - set(lv))[:5])
             tap.eq(summary(out.decode(), "rtp_packets"), summary(ref[2].stdout.decode(), "rtp_packets"),
-                   "live: the engine accepted the same RTP packets as offline")
+                   L + ": the engine accepted the same RTP packets as offline")
             k_live = summary(out.decode(), "packets kept")
             k_off = summary(ref[2].stdout.decode(), "packets kept")
             st_l = {k: [x[0] for x in v] for k, v in lv.items()}
             st_o = {k: [x[0] for x in v] for k, v in rv_.items()}
             if realtime:
-                tap.eq(st_l, st_o, "live (real time): same consent states as offline")
-                tap.eq(k_live, k_off, "live (real time): same packets kept as offline")
+                tap.eq(st_l, st_o, L + " (real time): same consent states as offline")
+                tap.eq(k_live, k_off, L + " (real time): same packets kept as offline")
             else:
-                tap.diag("live: packets kept %s, offline %s; consent states differ on %d calls: live capture runs "
+                tap.diag(L + ": packets kept %s, offline %s; consent states differ on %d calls: live capture runs "
                          "on reception time and tcpreplay compresses the scenario's %d s into a few, so timer-based "
                          "consent outcomes (decision windows) can differ; RV_DPDK_LIVE_REALTIME=1 replays in real "
                          "time and checks them" % (k_live, k_off, sum(1 for k in st_o if st_l.get(k) != st_o[k]),
                                                    span))
         else:
-            tap.ok(False, "live: calls --json", e)
+            tap.ok(False, L + ": calls --json", e)
     finally:
         subprocess.run(["ip", "netns", "del", ns])
         clean_prefix(pf)
@@ -410,6 +415,9 @@ def overload_test(tap, pcap, tmpd):
         tap.ok(st.returncode == 0 and "rtpvault_dpdk_queue_ring_full_drops" in stt and
                "rtpvault_engine_packets" in stt, "stats: rtpvault stats answers from the running capture",
                stt[-1500:] + st.stderr.decode())
+        tap.ok(all('rtpvault_pipeline_worker_units{worker="%d"}' % w in stt and
+                   'rtpvault_pipeline_worker_units_done{worker="%d"}' % w in stt for w in (0, 1)),
+               "stats: the pipeline's per-worker numbers (2 workers)", stt[-1500:])
         sock = os.path.join(d, "store", "stats.sock")
         tap.ok(os.path.exists(sock) and (os.stat(sock).st_mode & 0o777) == 0o600, "stats: socket is mode 0600")
         try:

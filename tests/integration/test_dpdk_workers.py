@@ -12,7 +12,9 @@ evidence that every worker did part of the work.
   - generated consent scenarios (RFC 4733, SIP INFO, in-band, header consent, refusals,
     withdrawals, pauses, timeouts) on 2 and 3 workers, two seeds;
   - the compliance scenario (profiles, minors and guardians) on 2 workers;
-  - the real captures of test_dpdk.REAL on 2 workers (when ../shared is present).
+  - the real captures of test_dpdk.REAL on 2 workers (when ../shared is present);
+  - live: net_af_packet with 2 queue pairs on a veth pair in a network namespace while tcpreplay
+    plays the consent scenario (test_dpdk.live_test with workers = 2).
 
 Skips (with a message) when the binary has no DPDK or the EAL cannot start here.
 """
@@ -75,6 +77,10 @@ def main():
             tap.skip("real capture %s on 2 workers" % name, "not present (%s)" % rvtest.PCAPS)
             continue
         case(tap, name, f, 2, tmpd, td.EXEMPT_ALL)
+
+    # live: net_af_packet with 2 queue pairs (kernel fanout) on a veth pair while tcpreplay plays
+    pcap, _ = rvtest.generate("consent", 11)
+    td.live_test(tap, pcap, workers=2)
     tap.done()
 
 
