@@ -386,6 +386,16 @@ static void accept_packet(struct engine *e, struct rv_stream *s, const struct rt
 			  size_t len, uint64_t ts)
 {
 	struct rv_call *c = s->call;
+	if (e->router) {
+		/* call control of a pipeline: only what its timers and its choice
+		 * of call need; the worker owning the call does the rest */
+		if (!s->first_us)
+			s->first_us = ts;
+		s->last_us = ts;
+		CNT(&e->cnt, rtp_packets);
+		call_touch(e, c, ts);
+		return;
+	}
 	bool dup = seq_update(s, h->seq);
 	s->pt_bits[h->pt >> 6] |= 1ULL << (h->pt & 63);
 	if (!s->first_us)
@@ -411,7 +421,7 @@ static void accept_packet(struct engine *e, struct rv_stream *s, const struct rt
 				s->alaw = span_eq_ci(sn, "PCMA");
 			}
 		}
-		if (s->g711 && !dup && h->pt == s->audio_pt && e->cfg->rtp_inband_dtmf && !e->router &&
+		if (s->g711 && !dup && h->pt == s->audio_pt && e->cfg->rtp_inband_dtmf &&
 		    (!e->sink->want_inband || e->sink->want_inband(e->sink_ctx, c, s)))
 			dtmf_inband(e, s, h, ts);
 	}

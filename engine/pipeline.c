@@ -30,6 +30,12 @@ struct unit {
 	struct ip_addr src, dst;
 };
 
+/* Counters only the workers keep (call control does not look into RTP
+ * payloads: telephone-events and in-band DTMF are the workers'). */
+static const int worker_counters[] = { C_rtp_events,  C_rtp_non_dtmf_events,     C_dtmf_rfc4733,
+				       C_dtmf_inband, C_dtmf_inband_suppressed, C_dtmf_dropped };
+#define N_WORKER_COUNTERS (sizeof(worker_counters) / sizeof(worker_counters[0]))
+
 struct pworker {
 	struct pipeline *pl;
 	unsigned idx;
@@ -38,7 +44,8 @@ struct pworker {
 	uint64_t last_hk_seq;
 	/* written by the worker, read by anyone */
 	atomic_bool finished;
-	atomic_uint_fast64_t inband, inband_suppressed, dtmf_dropped, done, streams_full, calls;
+	atomic_uint_fast64_t wc[N_WORKER_COUNTERS];
+	atomic_uint_fast64_t done, streams_full, calls;
 	/* written by call control */
 	uint64_t units, waits;
 };
@@ -291,13 +298,13 @@ bool pipeline_done(const struct pipeline *pl)
 	return true;
 }
 
+
 static void publish(struct pworker *pw)
 {
 	struct rv_counters c;
 	engine_counters(pw->e, &c);
-	atomic_store_explicit(&pw->inband, c.c[C_dtmf_inband], memory_order_relaxed);
-	atomic_store_explicit(&pw->inband_suppressed, c.c[C_dtmf_inband_suppressed], memory_order_relaxed);
-	atomic_store_explicit(&pw->dtmf_dropped, c.c[C_dtmf_dropped], memory_order_relaxed);
+	for (size_t i = 0; i < N_WORKER_COUNTERS; i++)
+		atomic_store_explicit(&pw->wc[i], c.c[worker_counters[i]], memory_order_relaxed);
 	atomic_store_explicit(&pw->streams_full, c.c[C_streams_table_full], memory_order_relaxed);
 	atomic_store_explicit(&pw->calls, c.c[C_calls_created], memory_order_relaxed);
 }
@@ -358,12 +365,11 @@ unsigned pipeline_work(struct pipeline *pl, unsigned w, unsigned max)
 void pipeline_counters(const struct pipeline *pl, struct rv_counters *out)
 {
 	engine_counters(pl->ctl, out);
-	out->c[C_dtmf_inband] = out->c[C_dtmf_inband_suppressed] = out->c[C_dtmf_dropped] = 0;
-	for (unsigned i = 0; i < pl->n; i++) {
-		out->c[C_dtmf_inband] += atomic_load_explicit(&pl->w[i].inband, memory_order_relaxed);
-		out->c[C_dtmf_inband_suppressed] +=
-			atomic_load_explicit(&pl->w[i].inband_suppressed, memory_order_relaxed);
-		out->c[C_dtmf_dropped] += atomic_load_explicit(&pl->w[i].dtmf_dropped, memory_order_relaxed);
+	for (size_t k = 0; k < N_WORKER_COUNTERS; k++) {
+		uint64_t v = 0;
+		for (unsigned i = 0; i < pl->n; i++)
+			v += atomic_load_explicit(&pl->w[i].wc[k], memory_order_relaxed);
+		out->c[worker_counters[k]] = v;
 	}
 }
 

@@ -38,7 +38,7 @@ def worker_units(err):
 
 
 def case(tap, name, pcap, n, tmpd, extra=""):
-    parts = [os.path.join(tmpd, "%s-%d.pcap" % (name, i)) for i in range(n)]
+    parts = [os.path.join(tmpd, "%s-w%d-%d.pcap" % (name, n, i)) for i in range(n)]
     split = td.split_by_flow(pcap, parts)
     ref = td.capture_pcap(name, pcap, extra)
     got = td.capture_dpdk(name + "-w%d" % n, "net_pcap0," + ",".join("rx_pcap=" + p for p in parts), workers=n,
