@@ -314,6 +314,18 @@ def eal_works(tap):
     return p.returncode == 0 and "dpdk received" in err, err
 
 
+def require_dpdk(tap, what):
+    """Ends the test (skipping what, with the reason) unless the binary has DPDK and the EAL starts."""
+    v = rv(["version"]).stdout.decode()
+    if "DPDK not built in" in v:
+        tap.skip(what, "the binary has no DPDK (%s)" % v.strip())
+        tap.done()
+    ok, why = eal_works(tap)
+    if not ok:
+        tap.skip(what, "EAL cannot start here: %s" % why.strip()[-300:])
+        tap.done()
+
+
 def live_test(tap, pcap, workers=1):
     """workers > 1: net_af_packet with that many queue pairs (kernel fanout by flow hash) and the
     multi-worker pipeline."""
@@ -457,14 +469,7 @@ def main():
                "a build without DPDK refuses capture --dpdk with a clear message", p.stderr.decode()[-500:])
     else:
         tap.skip("a build without DPDK refuses capture --dpdk", "build/nodpdk/rtpvault not built")
-    v = rv(["version"]).stdout.decode()
-    if "DPDK not built in" in v:
-        tap.skip("DPDK backend", "the binary has no DPDK (%s)" % v.strip())
-        tap.done()
-    ok, why = eal_works(tap)
-    if not ok:
-        tap.skip("DPDK backend", "EAL cannot start here: %s" % why.strip()[-300:])
-        tap.done()
+    require_dpdk(tap, "DPDK backend")
     tap.ok(True, "EAL starts with %s (net_null probe, SIGINT stop)" % EAL_BASE)
 
     # bad values give clear errors before EAL starts

@@ -358,14 +358,7 @@ def stats_run(tap, pcap, tmpd):
 
 def main():
     tap = rvtest.Tap()
-    v = td.rv(["version"]).stdout.decode()
-    if "DPDK not built in" in v:
-        tap.skip("DPDK IP reassembly", "the binary has no DPDK (%s)" % v.strip())
-        tap.done()
-    ok, why = td.eal_works(tap)
-    if not ok:
-        tap.skip("DPDK IP reassembly", "EAL cannot start here: %s" % why.strip()[-300:])
-        tap.done()
+    td.require_dpdk(tap, "DPDK IP reassembly")
 
     base, _ = rvtest.generate("consent", 11)
     tmpd = tempfile.mkdtemp(prefix="dpdk-frag-", dir=rvtest.TMP)

@@ -73,14 +73,7 @@ def case(tap, name, pcap, n, tmpd, extra=""):
 
 def main():
     tap = rvtest.Tap()
-    v = td.rv(["version"]).stdout.decode()
-    if "DPDK not built in" in v:
-        tap.skip("DPDK pipeline", "the binary has no DPDK (%s)" % v.strip())
-        tap.done()
-    ok, why = td.eal_works(tap)
-    if not ok:
-        tap.skip("DPDK pipeline", "EAL cannot start here: %s" % why.strip()[-300:])
-        tap.done()
+    td.require_dpdk(tap, "DPDK pipeline")
     tmpd = tempfile.mkdtemp(prefix="dpdk-workers-", dir=rvtest.TMP)
 
     for seed in (11, 12):
