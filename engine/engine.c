@@ -101,6 +101,8 @@ static void sctp_slot_free(struct sctp_slot *sl);
 
 static void call_free_mem(struct rv_call *c)
 {
+	pt_map_free(c->pt[0]);
+	pt_map_free(c->pt[1]);
 	free(c->call_id);
 	free(c->dtmf);
 	free(c);
@@ -198,21 +200,41 @@ static bool call_make_room(struct engine *e)
 	return false;
 }
 
-struct rv_call *call_create(struct engine *e, const uint8_t *cid, size_t len, uint64_t h, uint64_t ts)
+#define RV_USER_MAX 63 /* bytes kept of the caller's and callee's user parts */
+
+/* Copies u (cut to RV_USER_MAX bytes) to dst with a NUL; returns the end. */
+static char *put_user(char *dst, struct span u)
 {
-	if (!call_make_room(e))
+	size_t l = u.len < RV_USER_MAX ? u.len : RV_USER_MAX;
+	if (l)
+		memcpy(dst, u.p, l);
+	dst[l] = '\0';
+	return dst + l + 1;
+}
+
+struct rv_call *call_create(struct engine *e, const uint8_t *cid, size_t len, uint64_t h, struct span caller,
+			    struct span callee, uint64_t ts)
+{
+	if (len > UINT32_MAX || !call_make_room(e))
 		return NULL;
 	struct rv_call *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
-	c->call_id = malloc(len + 1);
+	size_t lr = caller.len < RV_USER_MAX ? caller.len : RV_USER_MAX;
+	size_t le = callee.len < RV_USER_MAX ? callee.len : RV_USER_MAX;
+	c->call_id = malloc(len + 1 + lr + 1 + le + 1);
 	if (!c->call_id) {
 		free(c);
 		return NULL;
 	}
 	memcpy(c->call_id, cid, len);
 	c->call_id[len] = '\0';
-	c->call_id_len = len;
+	c->call_id_len = (uint32_t)len;
+	char *u = c->call_id + len + 1;
+	c->caller = u;
+	u = put_user(u, caller);
+	c->callee = u;
+	put_user(u, callee);
 	c->cid_hash = h;
 	c->id = e->next_id++;
 	c->invite_us = ts;

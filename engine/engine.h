@@ -63,15 +63,20 @@ struct rv_dtmf {
 	uint32_t duration_ms;
 };
 
+/*
+ * Payload types learnt from one party's SDP (a=rtpmap): at most RV_PT_MAP
+ * per party, encoding names cut to RV_PT_ENC_MAX characters.  The map is
+ * one allocation sized to its entries (engine-private, media.c); read it
+ * through call_pt() (engine_int.h) and stream_codec().  A name read from it
+ * stays valid until that party's next SDP changes the map.
+ */
 #define RV_PT_MAP 16
-struct pt_entry {
+#define RV_PT_ENC_MAX 23
+struct pt_map;
+struct pt_info {
 	uint8_t pt;
 	uint32_t rate;
-	char enc[24];
-};
-struct pt_map {
-	uint8_t n;
-	struct pt_entry e[RV_PT_MAP];
+	const char *enc; /* as written in the SDP, NUL-terminated */
 };
 
 #define RV_MAX_SSRCS 8
@@ -85,97 +90,109 @@ struct held_pkt {
 
 struct rv_call;
 
+/* Fields are ordered by alignment (8, 4, then 2 and 1 byte) so the struct
+ * has no holes: one is allocated per stream, two per call. */
 struct rv_stream {
 	struct hnode hn;         /* streams table, by 5-tuple */
 	struct list call_link;   /* call->streams, in order of creation */
 	struct rv_call *call;
-	uint8_t party;           /* who sends */
-	bool port_only;          /* matched by port alone */
-	uint8_t proto_pad;
-	struct ip_addr src, dst;
-	uint16_t sport, dport;
 	uint64_t first_us, last_us;
-
-	uint32_t ssrcs[RV_MAX_SSRCS];
-	uint8_t n_ssrcs;
-	uint64_t pt_bits[2];
-	bool has_audio_pt;
-	uint8_t audio_pt;
-	bool g711;               /* audio is PCMU/PCMA: in-band DTMF possible */
-	bool alaw;
 
 	uint64_t packets;        /* audio packets (incl. duplicates) */
 	uint64_t event_packets;  /* telephone-event packets */
 	uint64_t dups;
 	uint64_t lost_closed;    /* loss of finished segments */
+	uint64_t pt_bits[2];
 
-	/* active segment: RFC 3550 A.1 bookkeeping with a duplicate window */
-	bool active;
-	uint32_t ssrc;
+	/* active segment: RFC 3550 A.1 bookkeeping with a duplicate window
+	 * (with active, ssrc and bad_seq below) */
 	uint64_t base_ext, max_ext, unique;
 	uint64_t win[2];
-	uint32_t bad_seq;
 
-	/* probation candidate for a new SSRC */
-	uint32_t cand_ssrc;
-	uint16_t cand_last_seq;
-	uint8_t cand_n;
-	struct held_pkt cand[RV_MAX_HELD];
+	/* probation candidate for a new SSRC (with cand_ssrc, cand_last_seq,
+	 * cand_n below): RV_MAX_HELD slots, allocated only while a candidate
+	 * holds packets, else NULL */
+	struct held_pkt *cand;
 
-	/* RFC 4733 de-duplication: the (ssrc, timestamp) of the last event */
-	bool ev_valid;
-	uint32_t ev_ssrc, ev_ts;
-
-	/* in-band DTMF (spandsp), allocated on first G.711 packet */
+	/* in-band DTMF (engine/inband.h), allocated on the first G.711 packet
+	 * the detector is wanted for, freed when it no longer is */
 	void *dtmf_rx;
 
 	void *sink_data;         /* owned by the sink */
+
+	uint32_t ssrcs[RV_MAX_SSRCS];
+	uint32_t ssrc;           /* of the active segment */
+	uint32_t bad_seq;
+	uint32_t cand_ssrc;
+	/* RFC 4733 de-duplication: the (ssrc, timestamp) of the last event */
+	uint32_t ev_ssrc, ev_ts;
+
+	struct ip_addr src, dst;
+	uint16_t sport, dport;
+	uint16_t cand_last_seq;
+
+	uint8_t party;           /* who sends */
+	bool port_only;          /* matched by port alone */
+	uint8_t n_ssrcs;
+	bool has_audio_pt;
+	uint8_t audio_pt;
+	bool g711;               /* audio is PCMU/PCMA: in-band DTMF possible */
+	bool alaw;
+	bool active;
+	uint8_t cand_n;
+	bool ev_valid;
+	bool inband_off;         /* the sink's want_inband said no: never again */
 };
 
 struct rv_expect;
 
+/* Ordered by alignment like struct rv_stream (one per tracked call). */
 struct rv_call {
 	struct hnode hn;         /* calls table, by Call-ID */
 	struct list tl;          /* timer list of its phase */
 	uint64_t tl_since;       /* time it was put on / touched on that list */
 	uint64_t id;             /* record id, monotonic */
+	/* One allocation holds the Call-ID, then the caller and callee user
+	 * parts of the first INVITE's From and To (each cut to 63 bytes), each
+	 * NUL-terminated; caller and callee point into it. */
 	char *call_id;
-	size_t call_id_len;
+	const char *caller, *callee;
 	uint64_t cid_hash;       /* rv_hash of the Call-ID (also picks the pipeline worker) */
-	char caller[64], callee[64];
 	uint64_t caller_tag_h;   /* hash of the caller's From tag */
-	bool callee_tag_set;
 	uint64_t callee_tag_h;
-
-	enum call_phase phase;
-	bool answered, cancel_seen, bye_seen;
-	int final_status;
-	uint32_t invite_cseq;
-	enum end_reason end_reason;
 	uint64_t invite_us, answer_us, end_us, last_us;
 
-	bool hold[2];            /* party's latest SDP says sendonly/inactive/recvonly */
-	struct pt_map pt[2];     /* payload types from each party's SDP */
+	struct pt_map *pt[2];    /* payload types from each party's SDP, NULL if none */
 
 	struct list streams;
-	unsigned n_streams;
 	struct list expects;
-	unsigned n_expects;
 
 	struct rv_dtmf *dtmf;
-	unsigned n_dtmf, cap_dtmf;
-	uint32_t last_info_cseq[2];
-	bool info_seen[2];
 
 	uint64_t rtcp_packets;
 	uint64_t sip_messages;
+
+	void *sink_data;
+
+	uint32_t call_id_len;    /* <= sip.max_callid_len */
+	enum call_phase phase;
+	int final_status;
+	uint32_t invite_cseq;
+	enum end_reason end_reason;
+	unsigned n_streams;
+	unsigned n_expects;
+	unsigned n_dtmf, cap_dtmf;
+	uint32_t last_info_cseq[2];
 	uint32_t invites, reinvites;
 
 	/* trunk and signalling endpoints of the first INVITE */
 	struct ip_addr sig_src, sig_dst;
 	uint16_t sig_sport, sig_dport;
 
-	void *sink_data;
+	bool callee_tag_set;
+	bool answered, cancel_seen, bye_seen;
+	bool hold[2];            /* party's latest SDP says sendonly/inactive/recvonly */
+	bool info_seen[2];
 };
 
 /* A packet accepted on a stream, as the sink sees it. */
@@ -195,9 +212,11 @@ struct engine_sink {
 	void (*call_answered)(void *ctx, struct rv_call *c);
 	void (*rtp)(void *ctx, struct rv_call *c, struct rv_stream *s, const struct rtp_view *v);
 	void (*dtmf)(void *ctx, struct rv_call *c, const struct rv_dtmf *d);
-	/* May the in-band DTMF detector skip this G.711 stream for now?  NULL:
-	 * always detect.  The recorder answers false where no in-band digit
-	 * could change anything (decided calls, the other party). */
+	/* Is the in-band DTMF detector wanted on this G.711 stream?  NULL:
+	 * always detect.  Asked before each packet the detector would read; a
+	 * false answer is final for the stream: its detector is freed and the
+	 * question is not asked again.  The recorder answers false where no
+	 * in-band digit could change anything (decided calls, the other party). */
 	bool (*want_inband)(void *ctx, struct rv_call *c, struct rv_stream *s);
 	/* the call is over: last chance to read it; freed after return */
 	void (*call_end)(void *ctx, struct rv_call *c);
@@ -257,7 +276,8 @@ const char *call_outcome_name(enum call_outcome o);
 const char *end_reason_name(enum end_reason r);
 const char *party_name(uint8_t p);
 const char *dtmf_source_name(uint8_t s);
-/* Codec name of the stream's audio payload type ("PCMU"...), "" if none. */
+/* Codec name of the stream's audio payload type ("PCMU"...), "" if none;
+ * valid until the call's next SDP (see struct pt_map). */
 const char *stream_codec(const struct rv_stream *s);
 uint64_t stream_lost(const struct rv_stream *s);
 

@@ -82,7 +82,9 @@ struct engine {
 
 /* engine.c */
 struct rv_call *call_find(struct engine *e, const uint8_t *cid, size_t len, uint64_t h);
-struct rv_call *call_create(struct engine *e, const uint8_t *cid, size_t len, uint64_t h, uint64_t ts);
+/* caller, callee: user parts of the INVITE's From and To (cut to 63 bytes) */
+struct rv_call *call_create(struct engine *e, const uint8_t *cid, size_t len, uint64_t h, struct span caller,
+			    struct span callee, uint64_t ts);
 void call_set_phase(struct engine *e, struct rv_call *c, enum call_phase ph, uint64_t ts);
 void call_touch(struct engine *e, struct rv_call *c, uint64_t ts);
 void call_finalize(struct engine *e, struct rv_call *c);
@@ -99,6 +101,14 @@ void expect_free_call(struct engine *e, struct rv_call *c);
 /* Returns true when the datagram belonged to a stream or expectation. */
 bool media_udp(struct engine *e, const struct pkt *p, uint64_t ts, bool known_only);
 void stream_free_call(struct engine *e, struct rv_call *c);
-const struct pt_entry *call_pt(const struct rv_call *c, uint8_t receiver, uint8_t pt);
+/* The a=rtpmap entry for pt that receiver announced (else the other
+ * party's); false if neither has one.  out->enc: see struct pt_map. */
+bool call_pt(const struct rv_call *c, uint8_t receiver, uint8_t pt, struct pt_info *out);
+/* Applies one m= section's a=rtpmap lines to a party's map (*pm, NULL when
+ * empty): an entry per payload type, first come, at most RV_PT_MAP; a
+ * later rtpmap for a known pt replaces its name and rate.  The map is
+ * reallocated to its new size; on allocation failure it is left as it was. */
+void pt_map_update(struct pt_map **pm, const struct sdp_media *md);
+void pt_map_free(struct pt_map *pm);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * inband.h - DTMF tones inside G.711 audio, detected by spandsp's DTMF
  * receiver (ITU-T Q.23/Q.24 compliant, well tested) rather than a
- * hand-written Goertzel.  One detector per media stream; digits are
- * returned from the feed call in which spandsp confirms them.
+ * hand-written Goertzel.  One detector per media stream (80 bytes: only
+ * the receiver's changing fields, see inband.c); digits are returned from
+ * the feed call in which spandsp confirms them.
  */
 #ifndef RV_INBAND_H
 #define RV_INBAND_H
@@ -20,5 +21,8 @@ struct inband *inband_new(void);
  * return value. */
 int inband_feed(struct inband *ib, const uint8_t *g711, size_t n, bool alaw, char *digits, int max);
 void inband_free(struct inband *ib);
+/* For tests: writes the spandsp receiver state (dtmf_rx_state_t, size bytes)
+ * this detector stands for; -1 if size is not that struct's size. */
+int inband_export(const struct inband *ib, void *state, size_t size);
 
 #endif

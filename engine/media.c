@@ -193,27 +193,162 @@ static struct rv_expect *expect_find_port(struct engine *e, uint16_t port, uint8
 
 /* ---- payload types ---- */
 
-static const char *pt_name(const struct rv_call *c, uint8_t receiver, uint8_t pt)
-{
-	for (int k = 0; k < 2; k++) {
-		const struct pt_map *pm = &c->pt[k == 0 ? receiver : OTHER_PARTY(receiver)];
-		for (unsigned i = 0; i < pm->n; i++)
-			if (pm->e[i].pt == pt)
-				return pm->e[i].enc;
-	}
+/* Encoding names common enough to be named by an index into this table
+ * instead of being copied into every map.  A name matches only byte for
+ * byte, so it reads back exactly as the SDP wrote it.  Read-only, shared by
+ * every engine of the process. */
+static const char *const well_known_enc[] = {
+	NULL, /* 0: the name is stored in the map */
+	"telephone-event", /* WK_TELEPHONE_EVENT */
+	"PCMU", "PCMA", "G722", "G729", "GSM", "opus", "iLBC", "speex", "L16",
+	"CN", "AMR", "AMR-WB", "G726-32", "red", "H264", "VP8",
+};
+#define WK_TELEPHONE_EVENT 1
+#define N_WELL_KNOWN (sizeof(well_known_enc) / sizeof(well_known_enc[0]))
+
+struct pt_slot {
+	uint8_t pt;
+	uint8_t known;   /* index into well_known_enc; 0: the name is at off */
+	uint16_t off;    /* into the names that follow the slots */
 	uint32_t rate;
-	return sdp_static_pt(pt, &rate);
+};
+
+struct pt_map {
+	uint8_t n;
+	struct pt_slot e[]; /* n slots, then the names not in well_known_enc, each NUL-terminated */
+};
+
+static const char *slot_enc(const struct pt_map *m, const struct pt_slot *sl)
+{
+	if (sl->known)
+		return well_known_enc[sl->known];
+	return (const char *)(m->e + m->n) + sl->off;
 }
 
-const struct pt_entry *call_pt(const struct rv_call *c, uint8_t receiver, uint8_t pt)
+static const struct pt_slot *map_find(const struct pt_map *m, uint8_t pt)
+{
+	if (!m)
+		return NULL;
+	for (unsigned i = 0; i < m->n; i++)
+		if (m->e[i].pt == pt)
+			return &m->e[i];
+	return NULL;
+}
+
+static uint8_t well_known(const char *p, size_t len)
+{
+	for (unsigned k = 1; k < N_WELL_KNOWN; k++)
+		if (strlen(well_known_enc[k]) == len && memcmp(well_known_enc[k], p, len) == 0)
+			return (uint8_t)k;
+	return 0;
+}
+
+void pt_map_free(struct pt_map *pm)
+{
+	free(pm);
+}
+
+void pt_map_update(struct pt_map **pm, const struct sdp_media *md)
+{
+	struct {
+		uint8_t pt;
+		uint32_t rate;
+		const char *enc; /* into the old map or the SDP */
+		size_t len;
+	} v[RV_PT_MAP];
+	const struct pt_map *old = *pm;
+	unsigned n = 0;
+	for (unsigned i = 0; old && i < old->n; i++, n++) {
+		v[n].pt = old->e[i].pt;
+		v[n].rate = old->e[i].rate;
+		v[n].enc = slot_enc(old, &old->e[i]);
+		v[n].len = strlen(v[n].enc);
+	}
+	bool changed = false;
+	unsigned nr = md->n_rtpmap < SDP_MAX_FMT ? md->n_rtpmap : SDP_MAX_FMT;
+	for (unsigned i = 0; i < nr; i++) {
+		const struct sdp_rtpmap *r = &md->rtpmap[i];
+		size_t len = r->encoding.len < RV_PT_ENC_MAX ? r->encoding.len : RV_PT_ENC_MAX;
+		const char *enc = len ? (const char *)r->encoding.p : "";
+		unsigned k;
+		for (k = 0; k < n; k++)
+			if (v[k].pt == r->pt)
+				break;
+		if (k == n) {
+			if (n == RV_PT_MAP)
+				continue;
+			n++;
+		} else if (v[k].rate == r->rate && v[k].len == len && memcmp(v[k].enc, enc, len) == 0) {
+			continue;
+		}
+		changed = true;
+		v[k].pt = r->pt;
+		v[k].rate = r->rate;
+		v[k].enc = enc;
+		v[k].len = len;
+	}
+	if (!changed)
+		return;
+	uint8_t known[RV_PT_MAP];
+	size_t names = 0;
+	for (unsigned k = 0; k < n; k++) {
+		known[k] = well_known(v[k].enc, v[k].len);
+		if (!known[k])
+			names += v[k].len + 1;
+	}
+	struct pt_map *m = malloc(sizeof(*m) + n * sizeof(m->e[0]) + names);
+	if (!m)
+		return;
+	m->n = (uint8_t)n;
+	char *np = (char *)(m->e + n);
+	size_t off = 0;
+	for (unsigned k = 0; k < n; k++) {
+		m->e[k] = (struct pt_slot){ .pt = v[k].pt, .known = known[k], .off = (uint16_t)off, .rate = v[k].rate };
+		if (!known[k]) {
+			memcpy(np + off, v[k].enc, v[k].len);
+			np[off + v[k].len] = '\0';
+			off += v[k].len + 1;
+		}
+	}
+	free(*pm);
+	*pm = m;
+}
+
+/* The receiver's entry for pt, else the other party's (*mp: its map). */
+static const struct pt_slot *call_slot(const struct rv_call *c, uint8_t receiver, uint8_t pt,
+				       const struct pt_map **mp)
 {
 	for (int k = 0; k < 2; k++) {
-		const struct pt_map *pm = &c->pt[k == 0 ? receiver : OTHER_PARTY(receiver)];
-		for (unsigned i = 0; i < pm->n; i++)
-			if (pm->e[i].pt == pt)
-				return &pm->e[i];
+		const struct pt_map *m = c->pt[k == 0 ? receiver : OTHER_PARTY(receiver)];
+		const struct pt_slot *sl = map_find(m, pt);
+		if (sl) {
+			*mp = m;
+			return sl;
+		}
 	}
 	return NULL;
+}
+
+bool call_pt(const struct rv_call *c, uint8_t receiver, uint8_t pt, struct pt_info *out)
+{
+	const struct pt_map *m;
+	const struct pt_slot *sl = call_slot(c, receiver, pt, &m);
+	if (!sl)
+		return false;
+	out->pt = pt;
+	out->rate = sl->rate;
+	out->enc = slot_enc(m, sl);
+	return true;
+}
+
+static const char *pt_name(const struct rv_call *c, uint8_t receiver, uint8_t pt)
+{
+	const struct pt_map *m;
+	const struct pt_slot *sl = call_slot(c, receiver, pt, &m);
+	if (sl)
+		return slot_enc(m, sl);
+	uint32_t rate;
+	return sdp_static_pt(pt, &rate);
 }
 
 const char *stream_codec(const struct rv_stream *s)
@@ -226,7 +361,12 @@ const char *stream_codec(const struct rv_stream *s)
 
 static bool is_event_pt(const struct rv_call *c, uint8_t receiver, uint8_t pt)
 {
-	const char *n = pt_name(c, receiver, pt);
+	const struct pt_map *m;
+	const struct pt_slot *sl = call_slot(c, receiver, pt, &m);
+	if (sl && sl->known) /* per packet: no string compare for the common names */
+		return sl->known == WK_TELEPHONE_EVENT;
+	uint32_t rate;
+	const char *n = sl ? slot_enc(m, sl) : sdp_static_pt(pt, &rate);
 	return n && span_eq_ci(span_make(n, strlen(n)), "telephone-event");
 }
 
@@ -352,6 +492,20 @@ static void dtmf_rfc4733(struct engine *e, struct rv_stream *s, const struct rtp
 	call_add_dtmf(e, s->call, &d);
 }
 
+/* Is the detector wanted on s?  A "no" from the sink is final: the
+ * detector is freed and the sink is not asked again for this stream. */
+static bool inband_wanted(struct engine *e, struct rv_call *c, struct rv_stream *s)
+{
+	if (s->inband_off)
+		return false;
+	if (!e->sink->want_inband || e->sink->want_inband(e->sink_ctx, c, s))
+		return true;
+	s->inband_off = true;
+	inband_free(s->dtmf_rx);
+	s->dtmf_rx = NULL;
+	return false;
+}
+
 static void dtmf_inband(struct engine *e, struct rv_stream *s, const struct rtp_hdr *h, uint64_t ts)
 {
 	if (!s->dtmf_rx) {
@@ -421,8 +575,7 @@ static void accept_packet(struct engine *e, struct rv_stream *s, const struct rt
 				s->alaw = span_eq_ci(sn, "PCMA");
 			}
 		}
-		if (s->g711 && !dup && h->pt == s->audio_pt && e->cfg->rtp_inband_dtmf &&
-		    (!e->sink->want_inband || e->sink->want_inband(e->sink_ctx, c, s)))
+		if (s->g711 && !dup && h->pt == s->audio_pt && e->cfg->rtp_inband_dtmf && inband_wanted(e, c, s))
 			dtmf_inband(e, s, h, ts);
 	}
 	call_touch(e, c, ts);
@@ -439,10 +592,17 @@ static void cand_clear(struct engine *e, struct rv_stream *s, bool failed)
 	for (unsigned i = 0; i < s->cand_n; i++)
 		free(s->cand[i].data);
 	s->cand_n = 0;
+	free(s->cand);
+	s->cand = NULL;
 }
 
 static void cand_hold(struct rv_stream *s, const struct rtp_hdr *h, const uint8_t *raw, size_t len, uint64_t ts)
 {
+	if (!s->cand) {
+		s->cand = malloc(RV_MAX_HELD * sizeof(*s->cand));
+		if (!s->cand)
+			return;
+	}
 	struct held_pkt *hp = &s->cand[s->cand_n];
 	hp->data = malloc(len ? len : 1);
 	if (!hp->data)

@@ -387,15 +387,14 @@ static void stream_desc_update(struct rstream *st)
 	d->audio_pt = s->has_audio_pt ? s->audio_pt : 255;
 	snprintf(d->codec, sizeof(d->codec), "%s", stream_codec(s));
 	d->rate = 8000;
-	const struct pt_entry *pe = s->has_audio_pt ? call_pt(s->call, OTHER_PARTY(s->party), s->audio_pt) : NULL;
-	if (pe && pe->rate)
-		d->rate = pe->rate;
+	struct pt_info pi;
+	if (s->has_audio_pt && call_pt(s->call, OTHER_PARTY(s->party), s->audio_pt, &pi) && pi.rate)
+		d->rate = pi.rate;
 	d->event_pt = 255;
 	for (unsigned pt = 96; pt < 128; pt++) {
 		if (!(s->pt_bits[pt >> 6] & (1ULL << (pt & 63))))
 			continue;
-		const struct pt_entry *e = call_pt(s->call, OTHER_PARTY(s->party), (uint8_t)pt);
-		if (e && strcasecmp(e->enc, "telephone-event") == 0)
+		if (call_pt(s->call, OTHER_PARTY(s->party), (uint8_t)pt, &pi) && strcasecmp(pi.enc, "telephone-event") == 0)
 			d->event_pt = (uint8_t)pt;
 	}
 }
@@ -1037,7 +1036,11 @@ static void on_call_end(void *ctx, struct rv_call *c)
  * consent party's streams while the decision is pending (grant, refuse) or
  * after a grant (withdraw), and the pause party's streams while audio is
  * being kept.  Elsewhere the detector, the engine's costliest stage, is
- * skipped. */
+ * skipped.  A false answer is final for a stream (the engine frees its
+ * detector, engine.h), which holds here: the answer depends only on the
+ * stream's party, the config and the consent state, and a state that
+ * answers false (denied, timeout, withdrawn, none, or no rcall) is never
+ * left again; exempt is decided on the first INVITE, before any stream. */
 static bool want_inband(void *ctx, struct rv_call *c, struct rv_stream *s)
 {
 	struct recorder *r = ctx;

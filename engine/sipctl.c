@@ -25,13 +25,6 @@ static uint64_t tag_hash(struct span tag)
 	return tag.len ? rv_hash(tag.p, tag.len) : 0;
 }
 
-static void copy_user(char *dst, size_t n, struct span u)
-{
-	size_t l = u.len < n - 1 ? u.len : n - 1;
-	memcpy(dst, u.p, l);
-	dst[l] = '\0';
-}
-
 /* Which party sent m on call c. */
 static uint8_t msg_sender(const struct rv_call *c, const struct sip_msg *m)
 {
@@ -43,27 +36,6 @@ static uint8_t msg_sender(const struct rv_call *c, const struct sip_msg *m)
 				 memcmp(m->from_user.p, c->caller, m->from_user.len) == 0;
 	uint8_t orig = from_is_caller ? PARTY_CALLER : PARTY_CALLEE;
 	return m->is_request ? orig : OTHER_PARTY(orig);
-}
-
-static void pt_map_update(struct pt_map *pm, const struct sdp_media *md)
-{
-	for (unsigned i = 0; i < md->n_rtpmap; i++) {
-		const struct sdp_rtpmap *r = &md->rtpmap[i];
-		unsigned k;
-		for (k = 0; k < pm->n; k++)
-			if (pm->e[k].pt == r->pt)
-				break;
-		if (k == pm->n) {
-			if (pm->n == RV_PT_MAP)
-				continue;
-			pm->n++;
-		}
-		pm->e[k].pt = r->pt;
-		pm->e[k].rate = r->rate;
-		size_t l = r->encoding.len < sizeof(pm->e[k].enc) - 1 ? r->encoding.len : sizeof(pm->e[k].enc) - 1;
-		memcpy(pm->e[k].enc, r->encoding.p, l);
-		pm->e[k].enc[l] = '\0';
-	}
 }
 
 static void apply_sdp(struct engine *e, struct rv_call *c, const struct sip_msg *m, uint8_t party, uint64_t ts)
@@ -186,12 +158,10 @@ static void handle_initial_invite(struct engine *e, struct rv_call **cp, const s
 		call_finalize(e, c);
 		c = NULL;
 	}
-	c = call_create(e, m->call_id.p, m->call_id.len, h, ts);
+	c = call_create(e, m->call_id.p, m->call_id.len, h, m->from_user, m->to_user, ts);
 	*cp = c;
 	if (!c)
 		return;
-	copy_user(c->caller, sizeof(c->caller), m->from_user);
-	copy_user(c->callee, sizeof(c->callee), m->to_user);
 	c->caller_tag_h = tag_hash(m->from_tag);
 	c->invite_cseq = m->cseq;
 	c->sig_src = *src;
