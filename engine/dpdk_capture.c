@@ -1032,12 +1032,14 @@ static int dpdk_open_(struct capture **out, const struct rv_config *cfg, const c
 		c->ring_share = c->mbufs > c->pool_guard ? (c->mbufs - c->pool_guard) / (2 * c->nworkers) : 0;
 		if (c->ring_share < 2 * c->burst)
 			c->ring_share = 2 * c->burst;
-		if ((uint64_t)c->nworkers * (uint64_t)cfg->dpdk_ring_size + c->pool_guard + c->nsrc * DP_MAX_BURST >
-		    (uint64_t)cfg->dpdk_mbufs)
+		/* live ports: every ring full at once must still leave the RX
+		 * queues buffers, else the NIC drops (counted as rx_nombuf) */
+		if (!c->offline && 2 * (uint64_t)c->nworkers * (uint64_t)cfg->dpdk_ring_size + c->pool_guard >
+					   (uint64_t)cfg->dpdk_mbufs)
 			fprintf(stderr,
-				"rtpvault: dpdk: [dpdk] mbufs = %" PRId64 " is small for %u rings of %" PRId64
-				": replays will wait for buffers and may be merged out of time order\n",
-				cfg->dpdk_mbufs, c->nworkers, cfg->dpdk_ring_size);
+				"rtpvault: dpdk: [dpdk] mbufs = %" PRId64 " is small for %u RX rings and %u worker rings of %" PRId64
+				": under overload the pool runs dry before the rings fill (rx_nombuf instead of ring_full_drops)\n",
+				cfg->dpdk_mbufs, c->nworkers, c->nworkers, cfg->dpdk_ring_size);
 	} else {
 		c->nsrc = c->nq;
 	}
