@@ -7,20 +7,33 @@
 #      (an [exempt] rule on the callee number: the generator's perf scenario
 #      has no consent signals, see docs/performance.md), the rest held in RAM
 #      until the consent window expires and wiped;
-#   2. tests/bench/bench_pipeline (from memory): per-stage ns/packet and the
-#      whole pipeline on one worker, memory per call, store size;
-#   3. rtpvault capture -r F (fresh store each run) vs tcpdump -r F -w /dev/null;
+#   2. tests/bench/bench_pipeline (from memory): per-stage ns/packet, the
+#      whole pipeline on one worker and on the multi-worker pipeline with
+#      BENCH_WORKERS workers (engine/pipeline.h, plain threads; DPDK builds
+#      only), memory per call, store size;
+#   3. rtpvault capture -r F (fresh store each run) vs tcpdump -r F -w /dev/null,
+#      and capture --dpdk replaying F once through net_pcap (store-checked);
+#   3b. capture --dpdk on 1 and on BENCH_WORKERS worker lcores from net_pcap
+#      with infinite_rx=1 on the 10^6-packet slice: packets/s read from the
+#      running capture (rtpvault stats) over BENCH_INF_SECONDS after a
+#      BENCH_INF_WARMUP, then SIGINT.  With hugepages when they can be
+#      reserved (as root; restored on exit), --no-huge otherwise; the row
+#      says which.  The slice repeats, so these runs cannot be store-checked;
 #   4. rtpvault analyze vs tshark -r F -q -z sip,stat -z rtp,streams on a
 #      10^6-packet slice of the same workload;
 #   5. openssl speed -evp aes-256-gcm at the chunk size (the crypto ceiling).
 #
-# Every timing is the median of RUNS runs (min-max).  After every recording
-# run the store is checked against the generator's truth (calls, packets
-# kept); a mismatch fails the benchmark.  Timings are reported, never
-# asserted.  Writes the table to docs/performance.md between the BENCH markers.
+# Every timing is the median of RUNS runs (min-max), except the sustained
+# DPDK rows (one run each; their spread is over 5 s intervals).  After every
+# recording run that has a truth the store is checked against the
+# generator's truth (calls, packets kept); a mismatch fails the benchmark.
+# Timings are reported, never asserted.  Writes the table to
+# docs/performance.md between the BENCH markers.
 #
 # Environment: RUNS (default 3), BENCH_PACKETS (default 10000000),
-# BENCH_SLICE (default 1000000), BENCH_OUT (default build/bench).
+# BENCH_SLICE (default 1000000), BENCH_OUT (default build/bench),
+# BENCH_WORKERS (default 2), BENCH_INF_WARMUP (default 10 s),
+# BENCH_INF_SECONDS (default 20 s), BENCH_NO_HUGE=1 (never reserve hugepages).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 T_START=$(date +%s)
@@ -31,6 +44,16 @@ OUT=${BENCH_OUT:-build/bench}
 BIN=${BENCH_BIN:-build/rel/rtpvault}
 HARNESS=${BENCH_HARNESS:-build/rel/bench/bench_pipeline}
 EXEMPT_RE='^6[0-9]{4}[0-5]$' # perf callee numbers are 6 + %05d call index: 60% of the calls
+NW=${BENCH_WORKERS:-2}
+# call control + NW workers + the LMDB writer are NW + 2 busy threads
+if [ "$(nproc)" -lt $(( NW + 2 )) ]; then
+  OVERSUB="$(nproc) cores for call control + $NW workers + the writer: oversubscribed, not a scaling figure"
+else
+  OVERSUB="$(nproc) cores for call control + $NW workers + the writer"
+fi
+INF_WARM=${BENCH_INF_WARMUP:-10}
+INF_SECS=${BENCH_INF_SECONDS:-20}
+INF_STEP=5
 
 WL=$OUT/cc$PACKETS
 mkdir -p "$WL"
@@ -38,7 +61,13 @@ PCAP=$WL/perf.pcap
 TRUTH=$WL/perf.truth.json
 SLICE=$WL/slice$SLICE_N.pcap
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/rvbench.XXXXXX")
-trap 'rm -rf "$TMP"' EXIT
+HP_SYS="" HP_ORIG="" INF_PID=""
+cleanup() { # a capture still running, hugepages the benchmark reserved, the temp dir
+  if [ -n "$INF_PID" ]; then kill -INT "$INF_PID" 2>/dev/null || true; wait "$INF_PID" 2>/dev/null || true; fi
+  if [ -n "$HP_ORIG" ]; then echo "$HP_ORIG" >"$HP_SYS" 2>/dev/null || true; fi
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
 
 # ---------------------------------------------------------------- build
 if [ -z "${BENCH_HARNESS:-}" ]; then
@@ -97,8 +126,8 @@ calc() { awk "BEGIN {printf \"$1\", $2}"; }
 FAIL=0
 
 # ---------------------------------------------------------------- 1. in-process pipeline
-echo "bench_pipeline: $RUNS runs of decode / engine / recorder+writer+LMDB from memory"
-$HARNESS "$PCAP" --runs "$RUNS" --exempt-regex "$EXEMPT_RE" --truth-calls "$T_CALLS" --truth-kept "$T_KEPT" \
+echo "bench_pipeline: $RUNS runs of decode / engine / recorder+writer+LMDB / $NW-worker pipeline from memory"
+$HARNESS "$PCAP" --runs "$RUNS" --workers "$NW" --exempt-regex "$EXEMPT_RE" --truth-calls "$T_CALLS" --truth-kept "$T_KEPT" \
   --truth-call-minutes "$T_MIN" --truth-rtp-bytes "$T_RTPB" --tmpdir "$TMP" >"$TMP/pipe.txt" 2>"$TMP/pipe.err" || {
   echo "bench_pipeline FAILED:"; cat "$TMP/pipe.err"; FAIL=1; }
 kv() { awk -v k="$1" -v f="${2:-2}" '$1 == k {print $f}' "$TMP/pipe.txt"; }
@@ -114,6 +143,22 @@ STAGE_SIP_MIN=$(calc %.1f "$ENG_MIN - $DEC_MAX")
 STAGE_SIP_MAX=$(calc %.1f "$ENG_MAX - $DEC_MIN")
 STAGE_GATE=$(calc %.1f "$RECC - $ENGC")
 PIPE_PPS=$(calc %.0f "1e9 / $PIPE")
+# the multi-worker pipeline from memory (DPDK builds only)
+if [ -n "$(kv workers_unavailable)" ]; then
+  WK_ROW="not available: $(awk '$1 == "workers_unavailable" {$1 = ""; sub(/^ /, ""); print}' "$TMP/pipe.txt")"
+  WK_NOTE="the pipeline's rings are rte_ring: a build with DPDK is needed"
+elif [ -n "$(kv workers_pipeline_ns)" ]; then
+  read -r WK WK_MIN WK_MAX < <(kv3 workers_pipeline_ns)
+  read -r WKC _ _ < <(kv3 workers_ctl_cpu_ns)
+  read -r WKW _ _ < <(kv3 workers_worker_cpu_ns)
+  read -r WKR _ _ < <(kv3 workers_writer_cpu_ns)
+  WK_ROW="$(fmt3 "$WK" "$WK_MIN" "$WK_MAX") ns/pkt ($(calc %.0f "1e9 / $WK") pps); **$(calc %.2f "$PIPE / $WK") x** the 1-worker speed"
+  WK_WAITS=$(awk '$1 == "workers_waits" {for (i = 2; i <= NF; i++) n += $i} END {print n + 0}' "$TMP/pipe.txt")
+  WK_NOTE="until every item is committed; store check $(kv workers_store_check): $(kv workers_records) records, $(kv workers_packets_kept) packets kept, $(kv workers_chunks_in_store) chunks; units per worker $(awk '$1 == "workers_units" {$1 = ""; sub(/^ /, ""); gsub(/ /, " / "); print}' "$TMP/pipe.txt"). $OVERSUB. CPU per packet, all threads: $(calc %.0f "$WKC + $WKW + $WKR") ns (1 worker: $(calc %.0f "$RECC + $WRC")): call control $(calc %.0f "$WKC"), workers $(calc %.0f "$WKW"), writer $(calc %.0f "$WKR"), including polling empty rings and waiting for full ones (call control waited $WK_WAITS times)"
+else
+  WK_ROW="no result (bench_pipeline failed, see its output)"
+  WK_NOTE=""
+fi
 
 # ---------------------------------------------------------------- 2. capture -r vs tcpdump
 mkconf() { # mkconf DIR: config with a fresh store and key
@@ -162,7 +207,8 @@ DPDK_ROW="not available"
 HUGE=$(awk '/^HugePages_Total/ {print $2}' /proc/meminfo)
 EAL="--no-huge -m 2048 --no-pci --no-shconf"
 HLABEL="--no-huge"
-if [ "${HUGE:-0}" -gt 0 ]; then EAL="-m 2048 --no-pci --no-shconf"; HLABEL="hugepages"; fi
+# --in-memory: hugepages without a hugetlbfs mount (EAL refuses them otherwise)
+if [ "${HUGE:-0}" -gt 0 ]; then EAL="--in-memory -m 2048 --no-pci"; HLABEL="hugepages"; fi
 : >"$TMP/dpdk.t"
 for k in $(seq "$RUNS"); do
   D=$TMP/dpdk$k
@@ -192,6 +238,122 @@ if [ "$DPDK_ROW" = "not available" ] && [ -s "$TMP/dpdk.t" ]; then
   DPDK_ROW="$(fmt3 "$DP" "$DP_MIN" "$DP_MAX" 1 2) s = $(calc %.0f "$DP * 1e9 / $T_PKTS") ns/pkt ($HLABEL, net_pcap rx_pcap=F, 1 worker, incl. EAL start); vs tcpdump $(calc %.2f "$TCP / $DP") x"
 fi
 
+# ---------------------------------------------------------------- 3b. DPDK sustained rate (infinite_rx)
+# net_pcap with infinite_rx=1 loads the whole file into mbufs and replays it
+# for ever: the slice (10^6 packets) is the source, the pool holds it plus
+# room for the rings.  The count of frames the engine processed is read from
+# the running capture (`rtpvault stats`) every INF_STEP s after the warm-up.
+INF_ROW1="not available" INF_ROW2="not available" INF_NOTE1="" INF_NOTE2=""
+INF_N=$(( SLICE_N < T_PKTS ? SLICE_N : T_PKTS ))
+INF_MBUFS=$(( INF_N + 32768 ))
+hp_free_mb() { awk '/^HugePages_Free/ {f=$2} /^Hugepagesize/ {s=$2} END {print int(f*s/1024)}' /proc/meminfo; }
+# a 2176-byte mbuf takes about 2.4 KB of hugepage memory; rings, descriptors and the heap 512 MB
+INF_HP_MB=$(( INF_MBUFS * 2432 / 1048576 + 512 ))
+INF_MODE="" INF_HP_NOTE=""
+if [ "${BENCH_NO_HUGE:-0}" != 1 ] && [ "$DPDK_ROW" != "not available (this build's capture has no --dpdk)" ]; then
+  HP_KB=$(awk '/^Hugepagesize/ {print $2}' /proc/meminfo)
+  if [ "$(hp_free_mb)" -lt "$INF_HP_MB" ] && [ -n "$HP_KB" ] && [ -w "/sys/kernel/mm/hugepages/hugepages-${HP_KB}kB/nr_hugepages" ]; then
+    HP_SYS=/sys/kernel/mm/hugepages/hugepages-${HP_KB}kB/nr_hugepages
+    HP_ORIG=$(cat "$HP_SYS")
+    echo $(( HP_ORIG + (INF_HP_MB - $(hp_free_mb)) * 1024 / HP_KB + 1 )) >"$HP_SYS" 2>/dev/null || true
+  fi
+  if [ "$(hp_free_mb)" -ge "$INF_HP_MB" ]; then
+    # --in-memory: no hugetlbfs mount and no shared config needed
+    INF_EAL="--in-memory -m $INF_HP_MB --no-pci"
+    INF_MODE="hugepages"
+    INF_HP_NOTE=" (the sustained DPDK rows: $(awk '/^HugePages_Total/ {t=$2} /^Hugepagesize/ {s=$2" "$3} END {print t" hugepages of "s}' /proc/meminfo)$([ -n "$HP_ORIG" ] && echo ", reserved by the benchmark and released after" || true))"
+  fi
+fi
+if [ -z "$INF_MODE" ]; then
+  # under --no-huge every mbuf takes 8 KiB of -m (docs/dpdk.md)
+  INF_M=$(( INF_MBUFS * 8192 / 1048576 + 256 ))
+  if [ $(( INF_M + 2048 )) -lt $(( $(awk '/^MemAvailable/ {print $2}' /proc/meminfo) / 1024 )) ]; then
+    INF_EAL="--no-huge -m $INF_M --no-pci --no-shconf"
+    INF_MODE="--no-huge"
+  fi
+fi
+# stats_of CONF: "processed ring_full_drops" of the running capture, or nothing
+stats_of() { $BIN stats -c "$1" 2>/dev/null | awk '$1 == "rtpvault_dpdk_processed" {p=$2} $1 == "rtpvault_dpdk_ring_full_drops" {d=$2} END {if (p != "") print p, d}'; }
+# run_inf WORKERS: sets INF_PPS INF_PPS_MIN INF_PPS_MAX INF_DROP (share of received) INF_KEPT, or INF_ERR
+run_inf() {
+  local nw=$1 D=$TMP/inf$1 lc t0 t1 s0 p0 p1="" d0 d1 pa="" pb ta tb
+  INF_ERR="" INF_PPS="" INF_DROP="" INF_KEPT=""
+  mkconf "$D"
+  if [ "$nw" = 1 ]; then lc="--lcores 0@(0-$(( $(nproc) - 1 )))"; else lc="--lcores (0-$nw)@(0-$(( $(nproc) - 1 )))"; fi
+  printf '\n[dpdk]\neal = %s %s --log-level=lib.eal:warning --vdev=net_pcap0,rx_pcap=%s,infinite_rx=1\nworkers = %s\nmbufs = %s\n' \
+    "$lc" "$INF_EAL" "$(realpath "$SLICE")" "$nw" "$INF_MBUFS" >>"$D/c.conf"
+  [ "$(id -u)" = 0 ] && printf '\n[service]\nallow_root = true\n' >>"$D/c.conf"
+  $BIN capture -c "$D/c.conf" --dpdk --no-progress >"$D/out.txt" 2>"$D/err.txt" &
+  INF_PID=$!
+  # up when the stats socket answers (EAL start and loading the slice into mbufs)
+  local up=0
+  for _ in $(seq 240); do
+    kill -0 "$INF_PID" 2>/dev/null || break
+    [ -n "$(stats_of "$D/c.conf")" ] && { up=1; break; }
+    sleep 0.5
+  done
+  if [ "$up" = 0 ]; then
+    kill -INT "$INF_PID" 2>/dev/null; wait "$INF_PID" 2>/dev/null || true; INF_PID=""
+    INF_ERR="capture --dpdk did not start: $(grep -Ev '^(EAL|TELEMETRY):' "$D/err.txt" | tail -1 | tr '|' '/' | cut -c1-100)"
+    rm -rf "$D"
+    return
+  fi
+  sleep "$INF_WARM"
+  : >"$D/int.t"
+  ta=$(date +%s.%N); read -r pa d0 < <(stats_of "$D/c.conf") || true; tb=$(date +%s.%N)
+  t0=$(echo "($ta + $tb) / 2" | bc -l); p0=$pa; s0=$t0; pb=$pa
+  for _ in $(seq $(( INF_SECS / INF_STEP ))); do
+    sleep "$INF_STEP"
+    ta=$(date +%s.%N); read -r p1 d1 < <(stats_of "$D/c.conf") || true; tb=$(date +%s.%N)
+    [ -n "${p1:-}" ] && [ -n "${pa:-}" ] || break
+    t1=$(echo "($ta + $tb) / 2" | bc -l)
+    echo "($p1 - $pb) / ($t1 - $s0)" | bc -l >>"$D/int.t"
+    pb=$p1; s0=$t1
+  done
+  kill -INT "$INF_PID"
+  local rc=0
+  wait "$INF_PID" || rc=$?
+  INF_PID=""
+  if [ "$rc" != 0 ] || [ -z "${p1:-}" ]; then
+    INF_ERR="capture --dpdk failed (exit $rc): $(grep -Ev '^(EAL|TELEMETRY):' "$D/err.txt" | tail -1 | tr '|' '/' | cut -c1-100)"
+    rm -rf "$D"
+    return
+  fi
+  INF_PPS=$(echo "($p1 - $p0) / ($t1 - $t0)" | bc -l)
+  read -r _ INF_PPS_MIN INF_PPS_MAX < <(med3 <"$D/int.t")
+  # the whole run's accounting, from the summary: received = processed + ring-full drops
+  INF_DROP=$(awk '/dpdk received/ {for (i = 1; i < NF; i++) {if ($i == "received") r=$(i+1); if ($i == "ring_full_drops") d=$(i+1)}} END {if (r > 0) printf "%.1f", 100 * d / r; else print 0}' "$D/err.txt")
+  INF_KEPT=$(awk '$1 == "packets" && $2 == "kept" {print $3}' "$D/out.txt")
+  cp "$D/err.txt" "$TMP/inf$nw.err"
+  rm -rf "$D"
+}
+if [ "$DPDK_ROW" = "not available (this build's capture has no --dpdk)" ]; then
+  INF_ROW1="not available (this build's capture has no --dpdk)"
+  INF_ROW2=$INF_ROW1
+elif [ -z "$INF_MODE" ]; then
+  INF_ROW1="not available (no hugepages could be reserved and too little RAM for a --no-huge pool of $INF_MBUFS mbufs)"
+  INF_ROW2=$INF_ROW1
+else
+  for nw in 1 "$NW"; do
+    echo "rtpvault capture --dpdk, net_pcap infinite_rx=1 on the slice, $nw worker lcore(s), $INF_MODE: ${INF_WARM} s warm-up + ${INF_SECS} s"
+    run_inf "$nw"
+    if [ -n "$INF_ERR" ]; then
+      row="not available ($INF_ERR)"; note=""
+    else
+      row="$(calc %.0f "$INF_PPS") pps = $(calc %.0f "1e9 / $INF_PPS") ns/pkt ($INF_MODE; ${INF_STEP} s intervals $(calc %.0f "$INF_PPS_MIN")-$(calc %.0f "$INF_PPS_MAX"))"
+      note="ring-full drops $INF_DROP% of received$([ "${INF_DROP%.*}" -gt 0 ] 2>/dev/null && echo " (live mode drops when call control is behind: what it processed is a lossy sample of the slice)" || true); $INF_KEPT packets kept"
+    fi
+    if [ "$nw" = 1 ]; then
+      INF_ROW1=$row INF_NOTE1=$note INF1_PPS=$INF_PPS
+    else
+      [ -n "$INF_PPS" ] && [ -n "${INF1_PPS:-}" ] && row="$row; **$(calc %.2f "$INF_PPS / $INF1_PPS") x** the 1-lcore rate"
+      INF_ROW2=$row INF_NOTE2=$note
+    fi
+  done
+fi
+# give the hugepages back now (the rest of the benchmark does not need them)
+if [ -n "$HP_ORIG" ]; then echo "$HP_ORIG" >"$HP_SYS" 2>/dev/null || true; HP_ORIG=""; fi
+
 # ---------------------------------------------------------------- 4. analyze vs tshark on the slice
 echo "rtpvault analyze vs tshark on the first $SLICE_N packets"
 read -r AN AN_MIN AN_MAX < <(time_runs $BIN analyze "$SLICE" --json --no-progress | med3)
@@ -215,7 +377,7 @@ CPU=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 HP=$(awk '/^HugePages_Total/ {t=$2} /^Hugepagesize/ {s=$2" "$3} END {if (t > 0) print t" hugepages of "s; else print "no hugepages reserved"}' /proc/meminfo)
 ELAPSED=$(( $(date +%s) - T_START ))
 TABLE=$(cat <<T
-Machine: $CPU, $(nproc) cores, $(free -g | awk '/^Mem/ {print $2}') GiB RAM, $HP; $(uname -r); $(date -u +%Y-%m-%d).
+Machine: $CPU, $(nproc) cores, $(free -g | awk '/^Mem/ {print $2}') GiB RAM, $HP$INF_HP_NOTE; $(uname -r); $(date -u +%Y-%m-%d).
 Workload: \`rvgen.py --scenario perf --seed 3 --packets $PACKETS\`: $T_PKTS packets ($SIZE_MB MB), $T_CALLS calls of 60-90 s, **$T_CONC concurrent** at the peak, G.711 PCMU 40 ms, 0.5% loss, RFC 4733 digits in 20% of the calls; 60% of the calls recorded (\`[exempt] callee_regex\`: the perf scenario carries no consent signals), 40% held in RAM for the 30 s consent window and wiped.
 Median of $RUNS runs (min-max). \`make bench\` took $ELAPSED s (workload $GEN_NOTE).
 
@@ -226,11 +388,13 @@ Median of $RUNS runs (min-max). \`make bench\` took $ELAPSED s (workload $GEN_NO
 | stage: consent gate + AES-256-GCM sealing | $STAGE_GATE ns/pkt | engine-thread CPU with the recorder minus without |
 | stage: LMDB commit (writer thread) | $(fmt3 "$WRC" "$WRC_MIN" "$WRC_MAX") ns/pkt CPU | runs on the second core, in parallel |
 | **whole pipeline from memory, 1 worker** | **$(fmt3 "$PIPE" "$PIPE_MIN" "$PIPE_MAX") ns/pkt** ($PIPE_PPS pps) | target 187 ns/pkt; until every item is committed |
-| whole pipeline from memory, 2 workers | not available until the multi-worker pipeline lands | the engine is single-threaded |
+| whole pipeline from memory, $NW workers | $WK_ROW | $WK_NOTE |
 | whole pipeline from the file: \`rtpvault capture -r F\` | $(fmt3 "$CAP" "$CAP_MIN" "$CAP_MAX" 1 2) s = $CAP_NS ns/pkt | fresh store each run, store checked |
 | \`tcpdump -r F -w /dev/null\` (libpcap floor) | $(fmt3 "$TCP" "$TCP_MIN" "$TCP_MAX" 1 2) s = $TCP_NS ns/pkt | |
 | capture -r vs tcpdump | **$CAP_RATIO x** the floor's speed | target >= 0.8 |
-| whole pipeline via DPDK | $DPDK_ROW | |
+| whole pipeline via DPDK | $DPDK_ROW | F replayed once (no infinite_rx), store checked |
+| DPDK sustained, 1 worker lcore (net_pcap \`infinite_rx=1\` on the slice) | $INF_ROW1 | ${INF_WARM} s warm-up, then ${INF_SECS} s; not store-checked: the slice repeats, so the same calls come back every loop; $INF_NOTE1 |
+| DPDK sustained, $NW worker lcores (the same) | $INF_ROW2 | $OVERSUB (the first worker lcore also polls the port); not store-checked; $INF_NOTE2 |
 | \`rtpvault analyze\` on a $SLICE_N-packet slice | $(fmt3 "$AN" "$AN_MIN" "$AN_MAX" 1 2) s | first $SLICE_N packets of F |
 | \`tshark -r S -q -z sip,stat -z rtp,streams\` on the slice | $(fmt3 "$TS" "$TS_MIN" "$TS_MAX" 1 2) s | |
 | analyze vs tshark | **rtpvault $TS_RATIO x faster** | target >= 25 |

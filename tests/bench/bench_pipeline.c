@@ -13,6 +13,15 @@
  *             AES-256-GCM chunk sealing) + the real writer thread + an LMDB
  *             store in a fresh temp dir with a freshly generated key; the
  *             clock stops when every item is committed (writer_sync)
+ *   workers   the same on the multi-worker pipeline (engine/pipeline.h) with
+ *             N worker threads (--workers N, default 2): call control on
+ *             this thread (pipeline_frame for every frame, the frames stay
+ *             in RAM so nothing is copied), worker w on a pthread looping on
+ *             pipeline_work until it has finished, one recorder per worker,
+ *             all on the one writer; the clock stops when every item is
+ *             committed, as for the recorder run.  Only in builds with DPDK
+ *             (the rings are rte_ring, no EAL needed): otherwise pipeline_new
+ *             fails and the run is reported as not available.
  *
  * Timings are CLOCK_MONOTONIC wall time per packet; the stage costs are the
  * differences between consecutive pipelines.  The writer thread's CPU time
@@ -37,13 +46,23 @@
  * Output: a human summary on stderr and "key value" lines on stdout for
  * scripts/bench.sh.  Timings are reported, never asserted.
  *
- * Does NOT: run several workers (the engine is single-threaded today), or
- * measure libpcap (scripts/bench.sh times `rtpvault capture -r` for that).
+ * The workers run is checked against the same truth (records, packets kept
+ * summed over the workers' recorders, chunks in LMDB == chunks sealed).  Its
+ * CPU is split into call control (this thread), the workers (their thread
+ * clocks, including their polling of empty rings) and the rest of the
+ * process (the writer thread).  On a machine with fewer cores than busy
+ * threads (call control + N workers + writer) its wall time is an
+ * oversubscribed figure, not a scaling measurement.
+ *
+ * Does NOT: measure libpcap (scripts/bench.sh times `rtpvault capture -r`
+ * for that) or the DPDK RX path (scripts/bench.sh runs `capture --dpdk`).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +74,7 @@
 #include "crypto.h"
 #include "decode.h"
 #include "engine.h"
+#include "pipeline.h"
 #include "recorder.h"
 #include "store.h"
 #include "writer.h"
@@ -85,6 +105,7 @@ struct opts {
 	double truth_call_minutes;
 	long long truth_rtp_bytes;
 	const char *tmpdir;
+	int workers; /* pipeline workers of the "workers" run; 0: no such run */
 };
 
 static double now_ns(clockid_t id)
@@ -265,19 +286,40 @@ static double run_engine(const struct rv_config *cfg, const struct trace *t, dou
 
 struct rec_result {
 	double wall_ns, engine_cpu_ns, writer_cpu_ns, engine_wall_ns;
+	double workers_cpu_ns; /* pipeline: the worker threads' CPU (call control is engine_cpu_ns) */
 	uint64_t records, chunks_in_store, rc[RC__COUNT];
 	uint64_t held_calls; /* calls whose audio was held pending a decision */
+	unsigned nworkers;   /* 0: the single engine; else pipeline workers */
+	struct pipeline_wstats wst[PIPELINE_MAX_WORKERS];
 	struct writer_stats ws;
 	uint64_t file_bytes, used_bytes;
 	bool ok;
+	bool unavailable; /* the pipeline could not be made (a build without DPDK) */
+	char why[256];
+};
+
+struct idlist {
+	uint64_t *v;
+	size_t n, cap;
+	bool oom;
 };
 
 static int count_rec(void *ctx, const struct store_rec *rec, const uint8_t *sealed, size_t len)
 {
 	(void)sealed;
 	(void)len;
-	uint64_t **ids = ctx;
-	*(*ids)++ = rec->record_id;
+	struct idlist *l = ctx;
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? 2 * l->cap : 4096;
+		uint64_t *nv = realloc(l->v, nc * sizeof(*nv));
+		if (!nv) {
+			l->oom = true;
+			return 1;
+		}
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = rec->record_id;
 	return 0;
 }
 
@@ -302,43 +344,115 @@ static void rm_store(const char *dir)
 	}
 }
 
+/* A fresh store, key and writer in a temp dir: what every recording run starts from. */
+struct bstore {
+	char dir[512], storep[600];
+	struct rv_config *cfg;
+	struct rv_kek kek;
+	struct store *st;
+	struct writer *w;
+};
+
+static int bstore_open(const struct opts *o, const char *tag, int run, struct bstore *b)
+{
+	memset(b, 0, sizeof(*b));
+	char conf[2048], keyf[600];
+	snprintf(b->dir, sizeof(b->dir), "%s/bench_pipeline.%d.%s%d", o->tmpdir, (int)getpid(), tag, run);
+	if (mkdir(b->dir, 0700) != 0) {
+		fprintf(stderr, "bench_pipeline: mkdir %s: %s\n", b->dir, strerror(errno));
+		return -1;
+	}
+	snprintf(keyf, sizeof(keyf), "%s/kek.key", b->dir);
+	snprintf(b->storep, sizeof(b->storep), "%s/store", b->dir);
+	snprintf(conf, sizeof(conf), "[exempt]\ncallee_regex = %s\n\n[storage]\npath = %s\nkey_file = %s\n",
+		 o->exempt_regex ? o->exempt_regex : "", b->storep, keyf);
+	if (config_load_string("bench", conf, &b->cfg, stderr) != 0)
+		return -1;
+	if (kek_create(keyf) != 0 || kek_load(keyf, &b->kek) != 0) {
+		fprintf(stderr, "bench_pipeline: cannot create a key in %s\n", b->dir);
+		config_free(b->cfg);
+		return -1;
+	}
+	struct store_opts so = { .path = b->storep, .map_size = b->cfg->storage_map_size,
+				 .map_grow = b->cfg->storage_map_grow, .map_max = b->cfg->storage_map_max };
+	int rc = store_open(&so, &b->st);
+	if (rc) {
+		fprintf(stderr, "bench_pipeline: store %s: %s\n", b->storep, store_strerror(rc));
+		kek_wipe(&b->kek);
+		config_free(b->cfg);
+		return -1;
+	}
+	char err[256] = "";
+	b->w = writer_start(b->st, b->cfg, err, sizeof(err));
+	if (!b->w) {
+		fprintf(stderr, "bench_pipeline: %s\n", err[0] ? err : "cannot start the writer");
+		return -1;
+	}
+	return 0;
+}
+
+/* After writer_stop: reads the store back, closes and removes it, and
+ * checks it against the truth (r->rc, r->ws filled by the caller). */
+static void bstore_close_and_check(const struct opts *o, const char *label, int run, struct bstore *b,
+				   struct rec_result *r)
+{
+	struct store_rtxn *rt = NULL;
+	struct idlist ids = { 0 };
+	if (store_read_begin(b->st, &rt) == 0) {
+		store_each_record(rt, count_rec, &ids);
+		r->records = ids.n;
+		for (size_t i = 0; i < ids.n; i++)
+			store_each_chunk(rt, ids.v[i], count_chunk, &r->chunks_in_store);
+		store_read_end(rt);
+	}
+	if (ids.oom)
+		fprintf(stderr, "bench_pipeline: out of memory reading the store back\n");
+	free(ids.v);
+	uint64_t mapsz = 0;
+	store_usage(b->st, &mapsz, &r->used_bytes);
+	store_close(b->st);
+	char dpath[700];
+	snprintf(dpath, sizeof(dpath), "%s/data.mdb", b->storep);
+	struct stat sb;
+	if (stat(dpath, &sb) == 0)
+		r->file_bytes = (uint64_t)sb.st_blocks * 512u;
+	kek_wipe(&b->kek);
+	config_free(b->cfg);
+	rm_store(b->dir);
+
+	r->ok = true;
+	if (o->truth_calls >= 0 && r->records != (uint64_t)o->truth_calls) {
+		fprintf(stderr, "bench_pipeline: CHECK FAILED %s run %d: %" PRIu64 " records in the store, truth %lld\n",
+			label, run, r->records, o->truth_calls);
+		r->ok = false;
+	}
+	if (o->truth_kept >= 0 && r->rc[RC_packets_kept] != (uint64_t)o->truth_kept) {
+		fprintf(stderr, "bench_pipeline: CHECK FAILED %s run %d: %" PRIu64 " packets kept, truth %lld\n", label,
+			run, r->rc[RC_packets_kept], o->truth_kept);
+		r->ok = false;
+	}
+	if (r->chunks_in_store != r->rc[RC_chunks] || r->ws.errors || r->ws.map_full_drops ||
+	    r->rc[RC_crypto_errors] || r->rc[RC_pending_bytes_persisted_without_consent]) {
+		fprintf(stderr,
+			"bench_pipeline: CHECK FAILED %s run %d: chunks in store %" PRIu64 " sealed %" PRIu64
+			", writer errors %" PRIu64 " drops %" PRIu64 ", crypto errors %" PRIu64
+			", persisted without consent %" PRIu64 "\n",
+			label, run, r->chunks_in_store, r->rc[RC_chunks], r->ws.errors, r->ws.map_full_drops,
+			r->rc[RC_crypto_errors], r->rc[RC_pending_bytes_persisted_without_consent]);
+		r->ok = false;
+	}
+}
+
 static int run_recorder(const struct opts *o, const struct trace *t, int run, struct memtrack *m,
 			struct rec_result *r)
 {
 	memset(r, 0, sizeof(*r));
-	char dir[512], conf[2048], keyf[600], storep[600];
-	snprintf(dir, sizeof(dir), "%s/bench_pipeline.%d.%d", o->tmpdir, (int)getpid(), run);
-	if (mkdir(dir, 0700) != 0) {
-		fprintf(stderr, "bench_pipeline: mkdir %s: %s\n", dir, strerror(errno));
+	struct bstore b;
+	if (bstore_open(o, "r", run, &b) != 0)
 		return -1;
-	}
-	snprintf(keyf, sizeof(keyf), "%s/kek.key", dir);
-	snprintf(storep, sizeof(storep), "%s/store", dir);
-	snprintf(conf, sizeof(conf), "[exempt]\ncallee_regex = %s\n\n[storage]\npath = %s\nkey_file = %s\n",
-		 o->exempt_regex ? o->exempt_regex : "", storep, keyf);
-	struct rv_config *cfg = NULL;
-	if (config_load_string("bench", conf, &cfg, stderr) != 0)
-		return -1;
-	struct rv_kek kek;
-	if (kek_create(keyf) != 0 || kek_load(keyf, &kek) != 0) {
-		fprintf(stderr, "bench_pipeline: cannot create a key in %s\n", dir);
-		config_free(cfg);
-		return -1;
-	}
-	struct store_opts so = { .path = storep, .map_size = cfg->storage_map_size, .map_grow = cfg->storage_map_grow,
-				 .map_max = cfg->storage_map_max };
-	struct store *st = NULL;
-	int rc = store_open(&so, &st);
-	if (rc) {
-		fprintf(stderr, "bench_pipeline: store %s: %s\n", storep, store_strerror(rc));
-		kek_wipe(&kek);
-		config_free(cfg);
-		return -1;
-	}
 	char err[256] = "";
-	struct writer *w = writer_start(st, cfg, err, sizeof(err));
-	struct recorder *rec = w ? recorder_new(cfg, &kek, w, err, sizeof(err)) : NULL;
-	struct engine *e = rec ? engine_new(cfg, recorder_sink(), rec) : NULL;
+	struct recorder *rec = recorder_new(b.cfg, &b.kek, b.w, err, sizeof(err));
+	struct engine *e = rec ? engine_new(b.cfg, recorder_sink(), rec) : NULL;
 	if (!e) {
 		fprintf(stderr, "bench_pipeline: %s\n", err[0] ? err : "out of memory");
 		return -1;
@@ -351,7 +465,7 @@ static int run_recorder(const struct opts *o, const struct trace *t, int run, st
 	feed(e, t, m);
 	engine_finish(e);
 	double te = now_ns(CLOCK_MONOTONIC), c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
-	writer_sync(w);
+	writer_sync(b.w);
 	double t1 = now_ns(CLOCK_MONOTONIC), p1 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
 	double n = (double)t->n;
 	r->wall_ns = (t1 - t0) / n;
@@ -359,8 +473,8 @@ static int run_recorder(const struct opts *o, const struct trace *t, int run, st
 	r->engine_cpu_ns = (c1 - c0) / n;
 	r->writer_cpu_ns = ((p1 - p0) - (c1 - c0)) / n;
 	engine_free(e);
-	writer_stats(w, &r->ws);
-	writer_stop(w);
+	writer_stats(b.w, &r->ws);
+	writer_stop(b.w);
 	recorder_counters(rec, r->rc);
 	uint64_t states[CONSENT__COUNT];
 	recorder_state_counts(rec, states);
@@ -369,47 +483,126 @@ static int run_recorder(const struct opts *o, const struct trace *t, int run, st
 	recorder_free(rec);
 
 	/* the store must hold what the workload's truth says */
-	struct store_rtxn *rt = NULL;
-	uint64_t *ids = calloc((size_t)r->rc[RC_calls] + 16, sizeof(*ids)), *ip = ids;
-	if (ids && store_read_begin(st, &rt) == 0) {
-		store_each_record(rt, count_rec, &ip);
-		r->records = (uint64_t)(ip - ids);
-		for (uint64_t i = 0; i < r->records; i++)
-			store_each_chunk(rt, ids[i], count_chunk, &r->chunks_in_store);
-		store_read_end(rt);
-	}
-	free(ids);
-	uint64_t mapsz = 0;
-	store_usage(st, &mapsz, &r->used_bytes);
-	store_close(st);
-	char dpath[700];
-	snprintf(dpath, sizeof(dpath), "%s/data.mdb", storep);
-	struct stat sb;
-	if (stat(dpath, &sb) == 0)
-		r->file_bytes = (uint64_t)sb.st_blocks * 512u;
-	kek_wipe(&kek);
-	config_free(cfg);
-	rm_store(dir);
+	bstore_close_and_check(o, "recorder", run, &b, r);
+	return 0;
+}
 
-	r->ok = true;
-	if (o->truth_calls >= 0 && r->records != (uint64_t)o->truth_calls) {
-		fprintf(stderr, "bench_pipeline: CHECK FAILED run %d: %" PRIu64 " records in the store, truth %lld\n", run,
-			r->records, o->truth_calls);
-		r->ok = false;
+/* ---------------------------------------------------------------- the multi-worker pipeline */
+
+#if RV_HAVE_DPDK
+struct wthread {
+	struct pipeline *pl;
+	unsigned idx;
+	double cpu_ns;
+};
+
+/* Worker w: its share of the pipeline until it has processed the finish.
+ * Empty polls yield, then sleep briefly, so that an oversubscribed machine
+ * gives the CPU to call control and the writer (as the DPDK RX lcores do). */
+static void *worker_thread(void *arg)
+{
+	struct wthread *wt = arg;
+	double c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	unsigned idle = 0;
+	while (!pipeline_worker_finished(wt->pl, wt->idx)) {
+		if (pipeline_work(wt->pl, wt->idx, 32) > 0) {
+			idle = 0;
+			continue;
+		}
+		if (++idle > 1024)
+			usleep(20);
+		else if (idle > 64)
+			sched_yield();
 	}
-	if (o->truth_kept >= 0 && r->rc[RC_packets_kept] != (uint64_t)o->truth_kept) {
-		fprintf(stderr, "bench_pipeline: CHECK FAILED run %d: %" PRIu64 " packets kept, truth %lld\n", run,
-			r->rc[RC_packets_kept], o->truth_kept);
-		r->ok = false;
+	wt->cpu_ns = now_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+	return NULL;
+}
+#endif
+
+/* The recorder run on the pipeline with nw workers.  Returns 0 with
+ * r->unavailable set when this build cannot make a pipeline. */
+static int run_workers(const struct opts *o, const struct trace *t, int run, unsigned nw, struct rec_result *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->nworkers = nw;
+	struct bstore b;
+	if (bstore_open(o, "w", run, &b) != 0)
+		return -1;
+	char err[256] = "";
+	struct recorder *recs[PIPELINE_MAX_WORKERS] = { 0 };
+	for (unsigned i = 0; i < nw; i++)
+		if (!(recs[i] = recorder_new(b.cfg, &b.kek, b.w, err, sizeof(err)))) {
+			fprintf(stderr, "bench_pipeline: %s\n", err[0] ? err : "out of memory");
+			return -1;
+		}
+	/* frames stay in RAM for the whole run: nothing is copied or released */
+	struct pipeline *pl = pipeline_new(b.cfg, nw, recorder_sink(), (void *const *)recs, NULL, true, err, sizeof(err));
+	if (!pl) {
+		r->unavailable = true;
+		snprintf(r->why, sizeof(r->why), "%s", err[0] ? err : "pipeline_new failed");
+		for (unsigned i = 0; i < nw; i++)
+			recorder_free(recs[i]);
+		writer_stop(b.w);
+		store_close(b.st);
+		kek_wipe(&b.kek);
+		config_free(b.cfg);
+		rm_store(b.dir);
+		return 0;
 	}
-	if (r->chunks_in_store != r->rc[RC_chunks] || r->ws.errors || r->ws.map_full_drops ||
-	    r->rc[RC_crypto_errors] || r->rc[RC_pending_bytes_persisted_without_consent]) {
-		fprintf(stderr,
-			"bench_pipeline: CHECK FAILED run %d: chunks in store %" PRIu64 " sealed %" PRIu64
-			", writer errors %" PRIu64 " drops %" PRIu64 "\n",
-			run, r->chunks_in_store, r->rc[RC_chunks], r->ws.errors, r->ws.map_full_drops);
-		r->ok = false;
+	pipeline_set_link(pl, t->link);
+	double p0 = now_ns(CLOCK_PROCESS_CPUTIME_ID), c0 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	double t0 = now_ns(CLOCK_MONOTONIC);
+#if RV_HAVE_DPDK
+	struct wthread wt[PIPELINE_MAX_WORKERS];
+	pthread_t th[PIPELINE_MAX_WORKERS];
+	for (unsigned i = 0; i < nw; i++) {
+		wt[i] = (struct wthread){ pl, i, 0 };
+		int e = pthread_create(&th[i], NULL, worker_thread, &wt[i]);
+		if (e) {
+			fprintf(stderr, "bench_pipeline: pthread_create: %s\n", strerror(e));
+			exit(1);
+		}
 	}
+#endif
+	for (size_t i = 0; i < t->n; i++) {
+		const struct frame *f = &t->f[i];
+		pipeline_frame(pl, f->ts_us, f->data, f->caplen, f->wirelen, NULL);
+	}
+	/* call control ends its calls, then each worker ends (and seals) its own */
+	pipeline_finish(pl);
+	while (!pipeline_done(pl))
+		usleep(100);
+	double te = now_ns(CLOCK_MONOTONIC), c1 = now_ns(CLOCK_THREAD_CPUTIME_ID);
+	double wcpu = 0;
+#if RV_HAVE_DPDK
+	for (unsigned i = 0; i < nw; i++) {
+		pthread_join(th[i], NULL);
+		wcpu += wt[i].cpu_ns;
+	}
+#endif
+	writer_sync(b.w);
+	double t1 = now_ns(CLOCK_MONOTONIC), p1 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
+	double n = (double)t->n;
+	r->wall_ns = (t1 - t0) / n;
+	r->engine_wall_ns = (te - t0) / n;
+	r->engine_cpu_ns = (c1 - c0) / n;
+	r->workers_cpu_ns = wcpu / n;
+	r->writer_cpu_ns = ((p1 - p0) - (c1 - c0) - wcpu) / n;
+	for (unsigned i = 0; i < nw; i++)
+		pipeline_worker_stats(pl, i, &r->wst[i]);
+	pipeline_free(pl);
+	writer_stats(b.w, &r->ws);
+	writer_stop(b.w);
+	for (unsigned k = 0; k < nw; k++) {
+		uint64_t rc1[RC__COUNT], s1[CONSENT__COUNT];
+		recorder_counters(recs[k], rc1);
+		recorder_state_counts(recs[k], s1);
+		for (int i = 0; i < RC__COUNT; i++)
+			r->rc[i] += rc1[i];
+		r->held_calls += s1[CONSENT_GRANTED] + s1[CONSENT_DENIED] + s1[CONSENT_TIMEOUT] + s1[CONSENT_WITHDRAWN];
+		recorder_free(recs[k]);
+	}
+	bstore_close_and_check(o, "workers", run, &b, r);
 	return 0;
 }
 
@@ -419,7 +612,9 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_pipeline PCAP [--runs N] [--exempt-regex RE] [--truth-calls N]\n"
 			"       [--truth-kept N] [--truth-call-minutes X] [--truth-rtp-bytes N] [--tmpdir DIR]\n"
-			"       [--only decode|engine|recorder]\n");
+			"       [--workers N] [--only decode|engine|recorder|workers]\n"
+			"--workers N: also run the recorder on the multi-worker pipeline with N workers (default 2;\n"
+			"0: no such run)\n");
 }
 
 static size_t peak_at(const struct memtrack *m)
@@ -433,7 +628,8 @@ static size_t peak_at(const struct memtrack *m)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { .runs = 5, .truth_calls = -1, .truth_kept = -1, .truth_rtp_bytes = -1, .tmpdir = "/tmp" };
+	struct opts o = { .runs = 5, .truth_calls = -1, .truth_kept = -1, .truth_rtp_bytes = -1, .tmpdir = "/tmp",
+			  .workers = 2 };
 	const char *only = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -451,6 +647,8 @@ int main(int argc, char **argv)
 			o.truth_rtp_bytes = atoll(argv[++i]);
 		else if (!strcmp(a, "--tmpdir") && v)
 			o.tmpdir = argv[++i];
+		else if (!strcmp(a, "--workers") && v)
+			o.workers = atoi(argv[++i]);
 		else if (!strcmp(a, "--only") && v)
 			only = argv[++i];
 		else if (a[0] != '-' && !o.pcap)
@@ -460,7 +658,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (!o.pcap || o.runs < 1 || o.runs > MAX_RUNS) {
+	if (!o.pcap || o.runs < 1 || o.runs > MAX_RUNS || o.workers < 0 || o.workers > PIPELINE_MAX_WORKERS) {
 		usage();
 		return 1;
 	}
@@ -481,10 +679,11 @@ int main(int argc, char **argv)
 	struct memtrack mb = { .at = calloc(ns, sizeof(size_t)), .calls = calloc(ns, sizeof(uint64_t)), .cap = ns };
 	struct memtrack mc = { .at = calloc(ns, sizeof(size_t)), .calls = calloc(ns, sizeof(uint64_t)), .cap = ns };
 	double dec[MAX_RUNS], eng[MAX_RUNS], engc[MAX_RUNS], rec[MAX_RUNS], recc[MAX_RUNS], wrc[MAX_RUNS],
-		recw[MAX_RUNS];
+		recw[MAX_RUNS], wk[MAX_RUNS], wkctl[MAX_RUNS], wkw[MAX_RUNS], wkwr[MAX_RUNS];
 	uint64_t sink = 0, created = 0, held_calls = 0;
 	int status = 0;
-	struct rec_result last = { 0 };
+	struct rec_result last = { 0 }, wlast = { 0 };
+	bool wavail = o.workers > 0, rec_bad = false, wk_bad = false;
 	for (int k = 0; k < o.runs; k++) {
 		if (!only || !strcmp(only, "decode"))
 			dec[k] = run_decode(&t, &sink);
@@ -499,9 +698,26 @@ int main(int argc, char **argv)
 			wrc[k] = r.writer_cpu_ns;
 			recw[k] = r.engine_wall_ns;
 			if (!r.ok)
-				status = 2;
+				status = 2, rec_bad = true;
 			held_calls = r.held_calls;
 			last = r;
+		}
+		if (wavail && (!only || !strcmp(only, "workers"))) {
+			struct rec_result r;
+			if (run_workers(&o, &t, k, (unsigned)o.workers, &r) != 0)
+				return 1;
+			if (r.unavailable) {
+				wavail = false;
+				fprintf(stderr, "bench_pipeline: %d workers: not available: %s\n", o.workers, r.why);
+			} else {
+				wk[k] = r.wall_ns;
+				wkctl[k] = r.engine_cpu_ns;
+				wkw[k] = r.workers_cpu_ns;
+				wkwr[k] = r.writer_cpu_ns;
+				if (!r.ok)
+					status = 2, wk_bad = true;
+			}
+			wlast = r;
 		}
 		fprintf(stderr, "run %d done\n", k + 1);
 	}
@@ -546,7 +762,29 @@ int main(int argc, char **argv)
 			printf("bytes_per_call_minute %.0f\n", (double)last.used_bytes / o.truth_call_minutes);
 		if (o.truth_rtp_bytes > 0)
 			printf("lmdb_vs_payload %.3f\n", (double)last.used_bytes / (double)o.truth_rtp_bytes);
-		printf("store_check %s\n", status == 0 ? "ok" : "FAILED");
+		printf("store_check %s\n", rec_bad ? "FAILED" : "ok");
+	}
+	if (o.workers > 0 && (!only || !strcmp(only, "workers"))) {
+		printf("workers_n %d\n", o.workers);
+		if (!wavail) {
+			printf("workers_unavailable %s\n", wlast.why);
+		} else {
+			put3("workers_pipeline_ns", stat3_of(wk, o.runs));
+			put3("workers_ctl_cpu_ns", stat3_of(wkctl, o.runs));
+			put3("workers_worker_cpu_ns", stat3_of(wkw, o.runs));
+			put3("workers_writer_cpu_ns", stat3_of(wkwr, o.runs));
+			printf("workers_records %" PRIu64 "\nworkers_packets_kept %" PRIu64 "\nworkers_chunks %" PRIu64
+			       "\nworkers_chunks_in_store %" PRIu64 "\n",
+			       wlast.records, wlast.rc[RC_packets_kept], wlast.rc[RC_chunks], wlast.chunks_in_store);
+			/* per worker: units handed over, times call control waited for room */
+			printf("workers_units");
+			for (unsigned i = 0; i < wlast.nworkers; i++)
+				printf(" %" PRIu64, wlast.wst[i].units);
+			printf("\nworkers_waits");
+			for (unsigned i = 0; i < wlast.nworkers; i++)
+				printf(" %" PRIu64, wlast.wst[i].waits);
+			printf("\nworkers_store_check %s\n", wk_bad ? "FAILED" : "ok");
+		}
 	}
 	config_free(cfg);
 	free(mb.at);
