@@ -11,6 +11,7 @@
 #if RV_HAVE_DPDK
 
 #include <sched.h>
+#include <unistd.h>
 
 #include "ring.h"
 
@@ -76,10 +77,16 @@ static void push(struct pipeline *pl, unsigned w, const struct unit *u)
 	if (rv_ring_put(pw->ring, u))
 		return;
 	pw->waits++;
+	/* the worker is behind: it needs the CPU more than we do (on a machine
+	 * with fewer cores than threads, spinning here starves it) */
 	unsigned spins = 0;
 	while (!rv_ring_put(pw->ring, u)) {
-		if (++spins > 64)
+		if (++spins <= 64)
+			continue;
+		if (spins <= 96)
 			sched_yield();
+		else
+			usleep(20);
 	}
 }
 
@@ -446,6 +453,21 @@ void pipeline_worker_stats(const struct pipeline *pl, unsigned w, struct pipelin
 {
 	(void)pl, (void)w;
 	memset(st, 0, sizeof(*st));
+}
+unsigned pipeline_work(struct pipeline *pl, unsigned w, unsigned max)
+{
+	(void)pl, (void)w, (void)max;
+	return 0;
+}
+bool pipeline_worker_finished(const struct pipeline *pl, unsigned w)
+{
+	(void)pl, (void)w;
+	return true;
+}
+struct engine *pipeline_control(struct pipeline *pl)
+{
+	(void)pl;
+	return NULL;
 }
 
 #endif
