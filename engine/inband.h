@@ -24,5 +24,11 @@ void inband_free(struct inband *ib);
 /* For tests: writes the spandsp receiver state (dtmf_rx_state_t, size bytes)
  * this detector stands for; -1 if size is not that struct's size. */
 int inband_export(const struct inband *ib, void *state, size_t size);
+/* For tests: the quiet-frame energy (sum of the squared linear samples) of
+ * n G.711 bytes by implementation impl, 0 <= impl < inband_energy_impls()
+ * (0: the table loop; the others: vector versions).  Returns -1 when this
+ * CPU cannot run impl.  inband_feed uses the fastest one it can. */
+int inband_energy_impls(void);
+int inband_energy(int impl, const uint8_t *g711, size_t n, bool alaw, uint64_t *out);
 
 #endif

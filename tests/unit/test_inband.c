@@ -268,12 +268,57 @@ static void test_export_size_checked(void **state)
 	inband_free(NULL);
 }
 
+/* Every energy implementation equals the sum of squares of spandsp's own
+ * conversion: each byte value alone, and random bytes at every length up
+ * to 700 (the vector loops' tails) and from odd offsets. */
+static void test_energy_implementations(void **state)
+{
+	(void)state;
+	uint8_t buf[720];
+	int ran = 0;
+	for (int impl = 0; impl < inband_energy_impls(); impl++) {
+		uint64_t e;
+		if (inband_energy(impl, buf, 0, false, &e) < 0)
+			continue; /* this CPU cannot run it */
+		ran++;
+		assert_int_equal(e, 0);
+		for (int law = 0; law < 2; law++) {
+			for (int b = 0; b < 256; b++) {
+				int32_t x = law ? alaw_to_linear((uint8_t)b) : ulaw_to_linear((uint8_t)b);
+				memset(buf, b, 40);
+				assert_int_equal(inband_energy(impl, buf, 40, law, &e), 0);
+				if (e != 40 * (uint64_t)(x * x))
+					fail_msg("impl %d law %d byte 0x%02x: %llu, want %llu", impl, law, b,
+						 (unsigned long long)e, (unsigned long long)(40 * (uint64_t)(x * x)));
+			}
+			for (size_t n = 0; n <= 700; n++) {
+				size_t off = rnd() % 16;
+				uint64_t want = 0;
+				for (size_t i = 0; i < n; i++) {
+					buf[off + i] = (uint8_t)rnd();
+					int32_t x = law ? alaw_to_linear(buf[off + i]) : ulaw_to_linear(buf[off + i]);
+					want += (uint64_t)(x * x);
+				}
+				assert_int_equal(inband_energy(impl, buf + off, n, law, &e), 0);
+				if (e != want)
+					fail_msg("impl %d law %d %zu bytes at +%zu: %llu, want %llu", impl, law, n, off,
+						 (unsigned long long)e, (unsigned long long)want);
+			}
+		}
+	}
+	assert_true(ran >= 1);
+	uint64_t e;
+	assert_int_equal(inband_energy(inband_energy_impls(), buf, 1, false, &e), -1);
+	assert_int_equal(inband_energy(-1, buf, 1, false, &e), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_same_as_spandsp_ulaw),
 		cmocka_unit_test(test_same_as_spandsp_mixed_laws),
 		cmocka_unit_test(test_export_size_checked),
+		cmocka_unit_test(test_energy_implementations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
