@@ -78,6 +78,33 @@ uint64_t rv_hash(const void *p, size_t len)
 	return siphash24(hash_key, p, len);
 }
 
+/* siphash24(hash_key, le64(a) || le32(b), 12) without the byte loop: one
+ * message block and the final block (the length and b), 8 rounds instead
+ * of the 14 of a 38-byte key. */
+uint64_t rv_hash_u64_u32(uint64_t a, uint32_t b)
+{
+	uint64_t k0 = le64(hash_key), k1 = le64(hash_key + 8);
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
+	uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
+	uint64_t v3 = 0x7465646279746573ULL ^ k1;
+	v3 ^= a;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= a;
+	uint64_t m = (uint64_t)12 << 56 | b;
+	v3 ^= m;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= m;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
 uint64_t rv_hash2(const void *a, size_t alen, const void *b, size_t blen)
 {
 	return rv_hash(a, alen) * 0x9e3779b97f4a7c15ULL ^ rv_hash(b, blen);

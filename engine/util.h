@@ -83,6 +83,9 @@ struct hnode *htab_next(const struct hnode *n, uint64_t hash);
 /* SipHash-2-4 with the process key (util_init_key() must run first). */
 uint64_t rv_hash(const void *p, size_t len);
 uint64_t rv_hash2(const void *a, size_t alen, const void *b, size_t blen);
+/* rv_hash of the 12 bytes le64(a) || le32(b) (the same value), for keys
+ * that fit: an IPv4 5-tuple of the stream table, once per packet. */
+uint64_t rv_hash_u64_u32(uint64_t a, uint32_t b);
 void util_init_key(void);
 uint64_t siphash24(const uint8_t key[16], const void *p, size_t len);
 

@@ -31,6 +31,29 @@ static void test_siphash_vectors(void **state)
 	assert_int_equal(siphash24(key, msg, 63), 0x958a324ceb064572ULL);
 }
 
+/* rv_hash_u64_u32 is rv_hash of le64(a) || le32(b): the same keyed
+ * SipHash-2-4, only without the byte loop. */
+static void test_hash_u64_u32(void **state)
+{
+	(void)state;
+	util_init_key();
+	uint64_t x = 0x0123456789abcdefULL;
+	for (int i = 0; i < 1000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		uint64_t a = x;
+		uint32_t b = (uint32_t)(x >> 21) ^ (uint32_t)i;
+		uint8_t m[12];
+		for (int k = 0; k < 8; k++)
+			m[k] = (uint8_t)(a >> (8 * k));
+		for (int k = 0; k < 4; k++)
+			m[8 + k] = (uint8_t)(b >> (8 * k));
+		assert_int_equal(rv_hash_u64_u32(a, b), rv_hash(m, sizeof(m)));
+	}
+	assert_int_equal(rv_hash_u64_u32(0, 0), rv_hash("\0\0\0\0\0\0\0\0\0\0\0\0", 12));
+}
+
 struct item {
 	struct hnode hn;
 	int key;
@@ -99,6 +122,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_siphash_vectors),
+		cmocka_unit_test(test_hash_u64_u32),
 		cmocka_unit_test(test_htab),
 		cmocka_unit_test(test_json_escape),
 	};
