@@ -100,20 +100,50 @@ int ip_addr_parse(struct span s, struct ip_addr *out)
 	return 0;
 }
 
+/* Decimal digits of v (< 100000) at p; returns the end. */
+static char *put_dec(char *p, unsigned v)
+{
+	char t[5];
+	int k = 0;
+	do {
+		t[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k)
+		*p++ = t[--k];
+	return p;
+}
+
 size_t ip_addr_format(const struct ip_addr *a, uint16_t port, bool with_port, char *buf, size_t n)
 {
 	char t[INET6_ADDRSTRLEN];
 	int w;
 	if (n == 0)
 		return 0;
+	if (a->family == 4) {
+		/* what inet_ntop and "%s:%u" write, without stdio (analyze and
+		 * the recorder format four addresses per call) */
+		char d[sizeof("255.255.255.255:65535")], *p = d;
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				*p++ = '.';
+			p = put_dec(p, a->b[i]);
+		}
+		if (with_port) {
+			*p++ = ':';
+			p = put_dec(p, port);
+		}
+		size_t l = (size_t)(p - d);
+		if (l > n - 1)
+			l = n - 1;
+		memcpy(buf, d, l);
+		buf[l] = '\0';
+		return l;
+	}
 	if (a->family == 6) {
 		if (!inet_ntop(AF_INET6, a->b, t, sizeof(t)))
 			strcpy(t, "?");
 		w = with_port ? snprintf(buf, n, "[%s]:%u", t, port) : snprintf(buf, n, "%s", t);
-	} else if (a->family == 4) {
-		if (!inet_ntop(AF_INET, a->b, t, sizeof(t)))
-			strcpy(t, "?");
-		w = with_port ? snprintf(buf, n, "%s:%u", t, port) : snprintf(buf, n, "%s", t);
 	} else {
 		w = snprintf(buf, n, "-");
 	}

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <arpa/inet.h>
 
 #include <cmocka.h>
 
@@ -1119,6 +1121,44 @@ static void test_frag_outer_tunnel(void **st)
 	assert_int_equal(k.frag.next_proto, 4);
 }
 
+/* ip_addr_format writes IPv4 itself: the same text as inet_ntop and
+ * "%s:%u", cut to the buffer as snprintf does. */
+static void test_addr_format_v4(void **st)
+{
+	(void)st;
+	uint32_t x = 2463534242u;
+	for (int i = 0; i < 20000; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		uint8_t b4[4] = { (uint8_t)x, (uint8_t)(x >> 8), (uint8_t)(x >> 16), (uint8_t)(x >> 24) };
+		if (i % 4 == 1)
+			b4[i % 3] = 0;
+		if (i % 7 == 2)
+			b4[(i / 7) % 4] = (uint8_t)(i % 2 ? 9 : 100);
+		uint16_t port = (uint16_t)(i % 5 == 0 ? 0 : (i % 5 == 1 ? 65535 : x >> 11));
+		struct ip_addr a;
+		ip_addr_set4(&a, b4);
+		char t[INET_ADDRSTRLEN], want[64], got[64];
+		assert_non_null(inet_ntop(AF_INET, b4, t, sizeof(t)));
+		for (int wp = 0; wp < 2; wp++) {
+			int wl = wp ? snprintf(want, sizeof(want), "%s:%u", t, port) : snprintf(want, sizeof(want), "%s", t);
+			size_t n = i % 3 == 0 ? (size_t)(i % 25) : sizeof(got);
+			memset(got, 'x', sizeof(got));
+			size_t r = ip_addr_format(&a, port, wp, got, n);
+			if (n == 0) {
+				assert_int_equal(r, 0);
+				assert_int_equal(got[0], 'x');
+				continue;
+			}
+			size_t wl2 = (size_t)wl < n ? (size_t)wl : n - 1;
+			assert_int_equal(r, wl2);
+			assert_memory_equal(got, want, wl2);
+			assert_int_equal(got[wl2], '\0');
+		}
+	}
+}
+
 static void test_err_names(void **st)
 {
 	(void)st;
@@ -1141,6 +1181,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_eth_ipv4_udp),
+		cmocka_unit_test(test_addr_format_v4),
 		cmocka_unit_test(test_eth_padding_trimmed),
 		cmocka_unit_test(test_snaplen),
 		cmocka_unit_test(test_vlan),
