@@ -7,6 +7,20 @@
  * ([capture] buffer_size), an optional BPF filter, and non-blocking reads
  * driven by poll() so SIGINT/SIGTERM are honoured within poll_timeout even
  * when no traffic arrives.  Timestamps are requested in microseconds.
+ *
+ * Offline, a classic pcap file (version 2.4, this host's byte order, no BPF
+ * filter, a regular file) is read by a record loop over a read-only mapping
+ * of the file instead of libpcap's two fread()s per packet: about 350
+ * instructions per packet fewer, and no copy of the file through a buffer
+ * (docs/performance.md).  It delivers what libpcap would: the same frames,
+ * lengths and timestamps (a nanosecond file's fraction divided by 1000, as
+ * PCAP_TSTAMP_PRECISION_MICRO does).  A record it does not take as it is
+ * (caplen above the snapshot length, a header or data cut short by the end
+ * of the file, a mapping error) hands the file to libpcap from that record
+ * on (fseeko to it), so libpcap's handling of damaged files, and its
+ * errors, stay exactly as they were.  (A file truncated while it is being
+ * read ends the process with SIGBUS, the limit of a mapping, where libpcap
+ * would report a truncated file.)
  */
 #include "capture.h"
 
@@ -15,6 +29,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <pcap/pcap.h>
 
@@ -27,7 +44,144 @@ struct capture {
 	uint64_t delivered;
 	capture_cb cb;
 	void *ctx;
+	/* the offline record loop (fast): the file mapped from map_off, the
+	 * next record at file offset pos */
+	bool fast;
+	bool nsec;
+	bool seek_failed; /* libpcap cannot take over: an error */
+	int ffd;
+	uint32_t snap;
+	const uint8_t *map;
+	size_t map_len;
+	off_t map_off, pos;
 };
+
+#define FAST_WINDOW ((size_t)4 << 20)
+#define FAST_AHEAD 2048
+#define PCAP_MAGIC_US 0xa1b2c3d4u
+#define PCAP_MAGIC_NS 0xa1b23c4du
+
+/* Sets up the record loop when the file qualifies (see the top of the file);
+ * otherwise leaves everything to libpcap.  Nothing is read through
+ * libpcap's FILE, so its offset stays where libpcap left it. */
+static void fast_setup(struct capture *c, const struct rv_config *cfg)
+{
+	FILE *fp = pcap_file(c->p);
+	struct stat st;
+	uint32_t magic;
+	if (!fp || (cfg->capture_bpf_filter && cfg->capture_bpf_filter[0]) || pcap_is_swapped(c->p) ||
+	    pcap_major_version(c->p) != 2 || pcap_minor_version(c->p) != 4 || pcap_snapshot(c->p) <= 0)
+		return;
+	int fd = fileno(fp);
+	off_t at = ftello(fp);
+	if (fd < 0 || at < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    pread(fd, &magic, sizeof(magic), 0) != (ssize_t)sizeof(magic) ||
+	    (magic != PCAP_MAGIC_US && magic != PCAP_MAGIC_NS))
+		return;
+	c->fast = true;
+	c->nsec = magic == PCAP_MAGIC_NS;
+	c->ffd = fd;
+	c->snap = (uint32_t)pcap_snapshot(c->p);
+	c->pos = at;
+}
+
+static void fast_unmap(struct capture *c)
+{
+	if (c->map)
+		munmap((void *)(uintptr_t)c->map, c->map_len);
+	c->map = NULL;
+	c->map_len = 0;
+}
+
+/* Hands the file to libpcap at the next record (the one at pos). */
+static void fast_stop(struct capture *c)
+{
+	c->fast = false;
+	fast_unmap(c);
+	if (fseeko(pcap_file(c->p), c->pos, SEEK_SET) < 0)
+		c->seek_failed = true;
+}
+
+/* Makes need bytes at pos readable through the mapping: 1 when they are,
+ * 0 when the file ends before, -1 on an error.  The file is mapped in
+ * windows of FAST_WINDOW (at least the record) from the page of pos, so
+ * at most one window of it is mapped at a time (RSS stays small); the size
+ * is taken again for each window, so bytes appended while the file is read
+ * are seen, as libpcap would see them. */
+static int fast_remap(struct capture *c, size_t need)
+{
+	struct stat st;
+	if (fstat(c->ffd, &st) < 0)
+		return -1;
+	if (c->pos + (off_t)need > st.st_size)
+		return 0;
+	fast_unmap(c);
+	off_t at = c->pos & ~(off_t)(sysconf(_SC_PAGESIZE) - 1);
+	size_t len = (size_t)(c->pos - at) + need;
+	if (len < FAST_WINDOW)
+		len = FAST_WINDOW;
+	if ((off_t)len > st.st_size - at)
+		len = (size_t)(st.st_size - at);
+	void *m = mmap(NULL, len, PROT_READ, MAP_PRIVATE, c->ffd, at);
+	if (m == MAP_FAILED)
+		return -1;
+	madvise(m, len, MADV_SEQUENTIAL);
+	c->map = m;
+	c->map_len = len;
+	c->map_off = at;
+	return 1;
+}
+
+static inline int fast_fill(struct capture *c, size_t need)
+{
+	if (c->map && c->pos - c->map_off + (off_t)need <= (off_t)c->map_len)
+		return 1;
+	return fast_remap(c, need);
+}
+
+/* Delivers up to max records; stops the loop (fast_stop) at one libpcap
+ * must read.  Returns the number delivered. */
+static int fast_next(struct capture *c, int max)
+{
+	int n = 0;
+	while (n < max) {
+		int r = fast_fill(c, 16);
+		if (r == 0) {
+			struct stat st;
+			if (fstat(c->ffd, &st) == 0 && st.st_size == c->pos)
+				return n; /* the end, between records */
+		}
+		if (r <= 0) {
+			fast_stop(c);
+			return n;
+		}
+		uint32_t h[4]; /* ts_sec, ts_usec (or nsec), caplen, len, host order */
+		memcpy(h, c->map + (c->pos - c->map_off), sizeof(h));
+		if (h[2] > c->snap || fast_fill(c, 16 + (size_t)h[2]) <= 0) {
+			fast_stop(c);
+			return n;
+		}
+		/* as libpcap: struct pcap_timeval holds 32-bit signed fields */
+		long sec = (int32_t)h[0], frac = (int32_t)h[1];
+		if (c->nsec)
+			frac /= 1000;
+		uint64_t ts = (uint64_t)sec * 1000000u + (uint64_t)frac;
+		size_t at = (size_t)(c->pos - c->map_off);
+		const uint8_t *data = c->map + at + 16;
+		/* The next header's address is only known from this one's length, so
+		 * walking the records is a chain of cache misses; asking for the
+		 * bytes FAST_AHEAD further on (as many as this record has) keeps
+		 * the file streaming into the cache ahead of the loop and of the
+		 * engine reading the payloads: about half the walk's time. */
+		for (size_t a = at + FAST_AHEAD, e = a + 16 + h[2]; a < e && a < c->map_len; a += 64)
+			__builtin_prefetch(c->map + a);
+		c->pos += 16 + (off_t)h[2];
+		c->delivered++;
+		c->cb(c->ctx, ts, data, h[2], h[3]);
+		n++;
+	}
+	return n;
+}
 
 enum dec_link capture_map_dlt(int dlt)
 {
@@ -127,6 +281,8 @@ static int pcap_open_(struct capture **out, const struct rv_config *cfg, const c
 		free(c);
 		return -1;
 	}
+	if (!live)
+		fast_setup(c, cfg);
 	c->link = capture_map_dlt(pcap_datalink(c->p));
 	if (!c->link) {
 		snprintf(err, errlen, "%s: unsupported link type %s (%d)", source,
@@ -163,11 +319,22 @@ static int pcap_next_(struct capture *c, capture_cb cb, void *ctx, int max)
 				return 0;
 		}
 	}
-	int n = pcap_dispatch(c->p, max, handler, (u_char *)c);
+	int done = 0;
+	if (c->fast) {
+		done = fast_next(c, max);
+		if (c->fast || done == max)
+			return done ? done : CAP_EOF;
+	}
+	if (c->seek_failed)
+		return CAP_ERROR;
+	/* libpcap, or the rest of this batch after the record loop stopped
+	 * (a libpcap error discards the batch's count, as pcap_dispatch does) */
+	int n = pcap_dispatch(c->p, max - done, handler, (u_char *)c);
 	if (n == PCAP_ERROR_BREAK)
-		return 0;
+		return done;
 	if (n < 0)
 		return CAP_ERROR;
+	n += done;
 	if (n == 0 && !c->live)
 		return CAP_EOF;
 	return n;
@@ -193,6 +360,7 @@ static void pcap_close_(struct capture *c)
 {
 	if (!c)
 		return;
+	fast_unmap(c);
 	pcap_close(c->p);
 	free(c);
 }
