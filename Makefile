@@ -132,7 +132,9 @@ $(B)/rel/bench/bench_%: $(B)/rel/tests/bench/bench_%.o $(REL_LIB_OBJS)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -o $@ $^ $(PKG_LIBS) $(DPDK_LIBS)
 
-# replay mains for fuzz targets (gcc + ASan/UBSan): reproduce crashes without clang
+# replay mains for fuzz targets (gcc + ASan/UBSan): reproduce crashes without clang.
+# fuzz_p_* link the parsers alone; every other tests/fuzz/fuzz_*.c (engine, pcapfile)
+# links the DPDK=0 engine and PKG_LIBS, libpcap among them.
 $(B)/asan/replay_p_%: $(B)/asan/tests/fuzz/fuzz_p_%.o $(B)/asan/tests/fuzz/replay_main.o $(ASAN_PARSER_OBJS)
 	$(Q)$(CC) $(SAN_FLAGS) -o $@ $^
 $(B)/asan/replay_%: $(B)/asan/tests/fuzz/fuzz_%.o $(B)/asan/tests/fuzz/replay_main.o $(ASAN_LIB_OBJS)
