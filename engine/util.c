@@ -42,35 +42,56 @@ static inline uint64_t le64(const uint8_t *p)
 	return v;
 }
 
-uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
+/* SipHash-2-4 state: init from the key, one message word (2 rounds), and
+ * the last word plus finalisation (2 + 4 rounds). */
+struct sip {
+	uint64_t v0, v1, v2, v3;
+};
+
+__attribute__((always_inline)) static inline void sip_init(struct sip *s, const uint8_t key[16])
 {
-	const uint8_t *p = data;
 	uint64_t k0 = le64(key), k1 = le64(key + 8);
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
-	uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
-	uint64_t v3 = 0x7465646279746573ULL ^ k1;
-	size_t full = len & ~(size_t)7;
-	for (size_t i = 0; i < full; i += 8) {
-		uint64_t m = le64(p + i);
-		v3 ^= m;
-		SIPROUND;
-		SIPROUND;
-		v0 ^= m;
-	}
-	uint64_t b = (uint64_t)len << 56;
-	for (size_t i = 0; i < (len & 7); i++)
-		b |= (uint64_t)p[full + i] << (8 * i);
-	v3 ^= b;
+	s->v0 = 0x736f6d6570736575ULL ^ k0;
+	s->v1 = 0x646f72616e646f6dULL ^ k1;
+	s->v2 = 0x6c7967656e657261ULL ^ k0;
+	s->v3 = 0x7465646279746573ULL ^ k1;
+}
+
+__attribute__((always_inline)) static inline void sip_word(struct sip *s, uint64_t m)
+{
+	uint64_t v0 = s->v0, v1 = s->v1, v2 = s->v2, v3 = s->v3 ^ m;
 	SIPROUND;
 	SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
+	s->v0 = v0 ^ m;
+	s->v1 = v1;
+	s->v2 = v2;
+	s->v3 = v3;
+}
+
+/* b: the last 0-7 bytes with the total length in the top byte. */
+__attribute__((always_inline)) static inline uint64_t sip_final(struct sip *s, uint64_t b)
+{
+	sip_word(s, b);
+	uint64_t v0 = s->v0, v1 = s->v1, v2 = s->v2 ^ 0xff, v3 = s->v3;
 	SIPROUND;
 	SIPROUND;
 	SIPROUND;
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t siphash24(const uint8_t key[16], const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	struct sip s;
+	sip_init(&s, key);
+	size_t full = len & ~(size_t)7;
+	for (size_t i = 0; i < full; i += 8)
+		sip_word(&s, le64(p + i));
+	uint64_t b = (uint64_t)len << 56;
+	for (size_t i = 0; i < (len & 7); i++)
+		b |= (uint64_t)p[full + i] << (8 * i);
+	return sip_final(&s, b);
 }
 
 uint64_t rv_hash(const void *p, size_t len)
@@ -83,26 +104,10 @@ uint64_t rv_hash(const void *p, size_t len)
  * of the 14 of a 38-byte key. */
 uint64_t rv_hash_u64_u32(uint64_t a, uint32_t b)
 {
-	uint64_t k0 = le64(hash_key), k1 = le64(hash_key + 8);
-	uint64_t v0 = 0x736f6d6570736575ULL ^ k0;
-	uint64_t v1 = 0x646f72616e646f6dULL ^ k1;
-	uint64_t v2 = 0x6c7967656e657261ULL ^ k0;
-	uint64_t v3 = 0x7465646279746573ULL ^ k1;
-	v3 ^= a;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= a;
-	uint64_t m = (uint64_t)12 << 56 | b;
-	v3 ^= m;
-	SIPROUND;
-	SIPROUND;
-	v0 ^= m;
-	v2 ^= 0xff;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	SIPROUND;
-	return v0 ^ v1 ^ v2 ^ v3;
+	struct sip s;
+	sip_init(&s, hash_key);
+	sip_word(&s, a);
+	return sip_final(&s, (uint64_t)12 << 56 | b);
 }
 
 uint64_t rv_hash2(const void *a, size_t alen, const void *b, size_t blen)
