@@ -7,10 +7,11 @@
 #      (an [exempt] rule on the callee number: the generator's perf scenario
 #      has no consent signals, see docs/performance.md), the rest held in RAM
 #      until the consent window expires and wiped;
-#   2. tests/bench/bench_pipeline (from memory): per-stage ns/packet, the
-#      whole pipeline on one worker and on the multi-worker pipeline with
-#      BENCH_WORKERS workers (engine/pipeline.h, plain threads; DPDK builds
-#      only), memory per call, store size;
+#   2. tests/bench/bench_pipeline (from memory): per-stage ns/packet (decode;
+#      SIP/SDP; media lookup; RTP tracking + in-band DTMF; consent gate;
+#      sealing; LMDB commit), the whole pipeline on one worker and on the
+#      multi-worker pipeline with BENCH_WORKERS workers (engine/pipeline.h,
+#      plain threads; DPDK builds only), memory per call, store size;
 #   3. rtpvault capture -r F (fresh store each run) vs tcpdump -r F -w /dev/null,
 #      and capture --dpdk replaying F once through net_pcap (store-checked);
 #   3b. capture --dpdk on 1 and on BENCH_WORKERS worker lcores from net_pcap
@@ -133,15 +134,20 @@ $HARNESS "$PCAP" --runs "$RUNS" --workers "$NW" --exempt-regex "$EXEMPT_RE" --tr
 kv() { awk -v k="$1" -v f="${2:-2}" '$1 == k {print $f}' "$TMP/pipe.txt"; }
 kv3() { awk -v k="$1" '$1 == k {print $2, $3, $4}' "$TMP/pipe.txt"; }
 read -r DEC DEC_MIN DEC_MAX < <(kv3 decode_ns)
-read -r ENG ENG_MIN ENG_MAX < <(kv3 engine_ns)
-read -r ENGC _ _ < <(kv3 engine_cpu_ns)
 read -r PIPE PIPE_MIN PIPE_MAX < <(kv3 pipeline_ns)
 read -r RECC RECC_MIN RECC_MAX < <(kv3 recorder_engine_cpu_ns)
 read -r WRC WRC_MIN WRC_MAX < <(kv3 writer_cpu_ns)
-STAGE_SIP=$(calc %.1f "$ENG - $DEC")
-STAGE_SIP_MIN=$(calc %.1f "$ENG_MIN - $DEC_MAX")
-STAGE_SIP_MAX=$(calc %.1f "$ENG_MAX - $DEC_MIN")
-STAGE_GATE=$(calc %.1f "$RECC - $ENGC")
+# the stage split (each a per-run difference, median (min-max), ns per packet of the whole workload)
+read -r S_SIP S_SIP_MIN S_SIP_MAX < <(kv3 stage_sip_ns)
+read -r S_LK S_LK_MIN S_LK_MAX < <(kv3 stage_lookup_ns)
+read -r S_MED S_MED_MIN S_MED_MAX < <(kv3 stage_media_ns)
+read -r S_GATE S_GATE_MIN S_GATE_MAX < <(kv3 stage_gate_ns)
+read -r S_SEAL S_SEAL_MIN S_SEAL_MAX < <(kv3 stage_seal_ns)
+read -r SEAL_CHUNK _ _ < <(kv3 seal_chunk_ns)
+SIP_FRAMES=$(kv sip_frames)
+SIP_TCP=$(kv sip_tcp_frames)
+SIP_PCT=$(calc %.2f "100 * $SIP_FRAMES / $T_PKTS")
+S_SUM=$(calc %.0f "$DEC + $S_SIP + $S_LK + $S_MED + $S_GATE + $S_SEAL")
 PIPE_PPS=$(calc %.0f "1e9 / $PIPE")
 # the multi-worker pipeline from memory (DPDK builds only)
 if [ -n "$(kv workers_unavailable)" ]; then
@@ -384,8 +390,11 @@ Median of $RUNS runs (min-max). \`make bench\` took $ELAPSED s (workload $GEN_NO
 | measurement | result | notes |
 | --- | --- | --- |
 | stage: decode (L2-L4) | $(fmt3 "$DEC" "$DEC_MIN" "$DEC_MAX") ns/pkt | \`decode_frame\` from memory |
-| stage: SIP/SDP + media lookup + streams (+ in-band DTMF detector) | $STAGE_SIP ($STAGE_SIP_MIN-$STAGE_SIP_MAX) ns/pkt | engine with a null sink minus decode |
-| stage: consent gate + AES-256-GCM sealing | $STAGE_GATE ns/pkt | engine-thread CPU with the recorder minus without |
+| stage: SIP/SDP | $(fmt3 "$S_SIP" "$S_SIP_MIN" "$S_SIP_MAX") ns/pkt | engine with a null sink fed only the $SIP_FRAMES SIP frames ($SIP_PCT% of the packets: UDP/TCP on \`[sip] ports\`, $SIP_TCP of them TCP) minus their decode, per packet of the whole workload: parsing, SDP, dialogs, expectations |
+| stage: media lookup | $(fmt3 "$S_LK" "$S_LK_MIN" "$S_LK_MAX") ns/pkt | decode plus one stream-table lookup per UDP datagram as \`stream_find\` does it (keyed SipHash-2-4 of the 5-tuple, hash table, key compare; $(kv lookup_flows) flows) minus decode |
+| stage: RTP tracking + in-band DTMF | $(fmt3 "$S_MED" "$S_MED_MIN" "$S_MED_MAX") ns/pkt | the rest of the null-sink engine (engine minus decode, SIP/SDP, media lookup): RTP parsing, per-stream sequence/loss state, stream creation, the spandsp in-band DTMF detector, dispatch and timers |
+| stage: consent gate (+ held audio, chunk building) | $(fmt3 "$S_GATE" "$S_GATE_MIN" "$S_GATE_MAX") ns/pkt CPU | engine-thread CPU with the recorder minus without, minus sealing; the engine-thread rows add up to $S_SUM ns/pkt, the engine-thread CPU with the recorder ($(calc %.0f "$RECC")) by construction, up to medians and wall vs CPU time |
+| stage: AES-256-GCM sealing | $(fmt3 "$S_SEAL" "$S_SEAL_MIN" "$S_SEAL_MAX") ns/pkt | \`aead_seal_ctx\` in a loop on $(kv seal_plain_bytes)-byte plaintexts (this run's mean chunk): $(calc %.0f "$SEAL_CHUNK") ns per chunk x $(kv chunks) chunks |
 | stage: LMDB commit (writer thread) | $(fmt3 "$WRC" "$WRC_MIN" "$WRC_MAX") ns/pkt CPU | runs on the second core, in parallel |
 | **whole pipeline from memory, 1 worker** | **$(fmt3 "$PIPE" "$PIPE_MIN" "$PIPE_MAX") ns/pkt** ($PIPE_PPS pps) | target 187 ns/pkt; until every item is committed |
 | whole pipeline from memory, $NW workers | $WK_ROW | $WK_NOTE |

@@ -2,7 +2,7 @@
  * bench_pipeline.c - per-stage cost of the recorder pipeline, from memory.
  *
  * Loads a whole pcap into RAM (so disk and libpcap are out of the picture),
- * then replays it RUNS times through each of three pipelines, every run with
+ * then replays it RUNS times through each of these pipelines, every run with
  * fresh state:
  *
  *   decode    decode_frame() on every frame (L2..L4 only)
@@ -23,11 +23,34 @@
  *             (the rings are rte_ring, no EAL needed): otherwise pipeline_new
  *             fails and the run is reported as not available.
  *
- * Timings are CLOCK_MONOTONIC wall time per packet; the stage costs are the
- * differences between consecutive pipelines.  The writer thread's CPU time
- * (process CPU minus the engine thread's CPU) is the LMDB commit cost; the
- * consent gate + sealing cost is the engine thread's CPU in the recorder run
- * minus the engine run (the writer runs on another core in parallel).
+ * and, to split the engine and the recorder into the stages the issue names
+ * (every one in ns per packet of the whole trace, median (min-max) of the
+ * per-run values, each run's parts paired):
+ *
+ *   lookup    decode_frame() + one stream lookup per UDP datagram, as
+ *             engine/media.c's stream_find does it (keyed SipHash of the
+ *             5-tuple through rv_hash_u64_u32 / rv_hash, the util.h hash
+ *             table, key compare), on a table of struct rv_stream built
+ *             before the clock starts with every UDP flow off the SIP ports;
+ *             stage = lookup - decode
+ *   sip       the engine with the null sink fed only the frames it hands to
+ *             SIP by port (UDP/TCP with a port in [sip] ports, as engine.c's
+ *             is_sip_port), minus decode_frame() of those frames; times the
+ *             SIP frames' share of all frames; the median of SIP_REPS paired
+ *             repetitions per run (they take tens of milliseconds)
+ *   media     the rest of the null-sink engine: engine - decode - sip -
+ *             lookup (RTP parsing and stream tracking, stream creation, the
+ *             in-band DTMF detector, the dispatch and housekeeping)
+ *   seal      aead_seal_ctx() as the recorder calls it, on plaintexts of the
+ *             recorder run's mean chunk size (its chunks' bytes in the store),
+ *             in a loop: ns per chunk times the chunks that run sealed
+ *   gate      the engine thread's CPU in the recorder run minus the engine
+ *             run's, minus seal: the consent gate, held audio, chunk building
+ *
+ * Timings are CLOCK_MONOTONIC wall time per packet, except where CPU is
+ * said.  The writer thread's CPU time (process CPU minus the engine
+ * thread's CPU) is the LMDB commit cost (the writer runs on another core in
+ * parallel).
  *
  * Memory: glibc mallinfo2() (all arenas) sampled every 16384 packets gives
  * the engine's bytes per tracked call at the peak number of calls (null
@@ -125,8 +148,12 @@ struct stat3 {
 	double med, min, max;
 };
 
-static struct stat3 stat3_of(double *v, int n)
+/* Median, min and max of v[0..n) (n <= MAX_RUNS); v is left as it is, so
+ * per-run differences can still pair the runs afterwards. */
+static struct stat3 stat3_of(const double *v0, int n)
 {
+	double v[MAX_RUNS];
+	memcpy(v, v0, (size_t)n * sizeof(*v));
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
 	struct stat3 s = { v[n / 2], v[0], v[n - 1] };
 	if (n % 2 == 0)
@@ -262,7 +289,7 @@ static void feed(struct engine *e, const struct trace *t, struct memtrack *m)
 }
 
 static double run_engine(const struct rv_config *cfg, const struct trace *t, double *cpu_ns, struct memtrack *m,
-			 uint64_t *calls_created)
+			 uint64_t *calls_created, uint64_t *streams_created)
 {
 	struct engine *e = engine_new(cfg, &null_sink, NULL);
 	if (!e)
@@ -277,9 +304,199 @@ static double run_engine(const struct rv_config *cfg, const struct trace *t, dou
 	struct rv_counters cn;
 	engine_counters(e, &cn);
 	*calls_created = cn.c[C_calls_created];
+	*streams_created = cn.c[C_streams_created];
 	engine_free(e);
 	*cpu_ns = (c1 - c0) / (double)t->n;
 	return (t1 - t0) / (double)t->n;
+}
+
+/* ---------------------------------------------------------------- SIP/SDP: the engine on the SIP frames only */
+
+#define SIP_REPS 7 /* paired repetitions per run (decode, engine) of the SIP frames */
+
+/* The frames the engine hands to SIP by port: decoded, not an IP fragment,
+ * UDP or TCP with either port in [sip] ports (engine.c's is_sip_port; TCP
+ * segments on those ports go to reassembly and then SIP).  sub shares t's
+ * frames (only the index is copied). */
+static int select_sip(const struct rv_config *cfg, const struct trace *t, struct trace *sub, uint64_t *tcp,
+		      uint64_t *frags)
+{
+	memset(sub, 0, sizeof(*sub));
+	sub->link = t->link;
+	sub->f = malloc((t->n ? t->n : 1) * sizeof(*sub->f));
+	if (!sub->f)
+		return -1;
+	*tcp = *frags = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct pkt pk;
+		if (decode_frame(t->link, t->f[i].data, t->f[i].caplen, &pk) != 0)
+			continue;
+		if (pk.is_frag) {
+			(*frags)++;
+			continue;
+		}
+		if (pk.proto != DEC_IPPROTO_UDP && pk.proto != DEC_IPPROTO_TCP)
+			continue;
+		if (!config_port_in(cfg->sip_ports, pk.sport) && !config_port_in(cfg->sip_ports, pk.dport))
+			continue;
+		if (pk.proto == DEC_IPPROTO_TCP)
+			(*tcp)++;
+		sub->f[sub->n++] = t->f[i];
+		sub->bytes += t->f[i].caplen;
+	}
+	struct frame *nf = realloc(sub->f, (sub->n ? sub->n : 1) * sizeof(*sub->f));
+	if (nf)
+		sub->f = nf;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- media lookup: flow hash + stream table */
+
+/* engine/media.c's flow_hash, from public functions: the IPv4 5-tuple in 12
+ * bytes (rv_hash_u64_u32), other families the 38-byte key (rv_hash). */
+static uint64_t bench_flow_hash(const struct pkt *p)
+{
+	if (p->src.family == 4 && p->dst.family == 4) {
+		uint32_t s4, d4;
+		memcpy(&s4, p->src.b, 4);
+		memcpy(&d4, p->dst.b, 4);
+		return rv_hash_u64_u32((uint64_t)d4 << 32 | s4, (uint32_t)p->dport << 16 | p->sport);
+	}
+	uint8_t b[38];
+	b[0] = p->src.family;
+	memcpy(b + 1, p->src.b, 16);
+	memcpy(b + 17, p->dst.b, 16);
+	b[33] = (uint8_t)(p->sport >> 8);
+	b[34] = (uint8_t)p->sport;
+	b[35] = (uint8_t)(p->dport >> 8);
+	b[36] = (uint8_t)p->dport;
+	b[37] = p->dst.family;
+	return rv_hash(b, sizeof(b));
+}
+
+/* engine/media.c's stream_find on a table of struct rv_stream. */
+static struct rv_stream *bench_stream_find(const struct htab *tab, const struct pkt *p, uint64_t *hout)
+{
+	uint64_t h = bench_flow_hash(p);
+	*hout = h;
+	for (struct hnode *n = htab_first(tab, h); n; n = htab_next(n, h)) {
+		struct rv_stream *s = container_of(n, struct rv_stream, hn);
+		if (s->sport == p->sport && s->dport == p->dport && ip_addr_eq(&s->src, &p->src) &&
+		    ip_addr_eq(&s->dst, &p->dst))
+			return s;
+	}
+	return NULL;
+}
+
+static bool is_udp_media_candidate(const struct rv_config *cfg, const struct pkt *p)
+{
+	return p->proto == DEC_IPPROTO_UDP && !p->is_frag && !config_port_in(cfg->sip_ports, p->sport) &&
+	       !config_port_in(cfg->sip_ports, p->dport);
+}
+
+/* Decode + one stream lookup per UDP datagram (as engine_packet's
+ * media_udp(known_only) does for every one, SIP included), on a table
+ * holding one struct rv_stream (calloc'd one by one, like media.c's) per
+ * UDP flow off the SIP ports, built before the clock starts (table sized as
+ * engine_new sizes the streams table).  Returns ns per packet of the whole
+ * trace, decode included (the caller subtracts its decode run). */
+static double run_lookup(const struct rv_config *cfg, const struct trace *t, uint64_t *sink, uint64_t *flows)
+{
+	struct htab tab;
+	if (htab_init(&tab, 1024, (size_t)cfg->limits_max_streams) != 0)
+		return -1;
+	struct rv_stream **all = NULL;
+	size_t nall = 0, cap = 0;
+	struct pkt pk;
+	uint64_t h;
+	for (size_t i = 0; i < t->n; i++) {
+		if (decode_frame(t->link, t->f[i].data, t->f[i].caplen, &pk) != 0 || !is_udp_media_candidate(cfg, &pk))
+			continue;
+		if (bench_stream_find(&tab, &pk, &h))
+			continue;
+		if (nall == cap) {
+			cap = cap ? 2 * cap : 4096;
+			struct rv_stream **na = realloc(all, cap * sizeof(*na));
+			if (!na)
+				return -1;
+			all = na;
+		}
+		struct rv_stream *s = calloc(1, sizeof(*s));
+		if (!s)
+			return -1;
+		s->src = pk.src;
+		s->dst = pk.dst;
+		s->sport = pk.sport;
+		s->dport = pk.dport;
+		htab_insert(&tab, &s->hn, h);
+		all[nall++] = s;
+	}
+	*flows = nall;
+	uint64_t acc = 0;
+	double t0 = now_ns(CLOCK_MONOTONIC);
+	for (size_t i = 0; i < t->n; i++) {
+		int rc = decode_frame(t->link, t->f[i].data, t->f[i].caplen, &pk);
+		acc += rc == 0 ? pk.dport + pk.payload_len : (uint64_t)-rc;
+		if (rc == 0 && pk.proto == DEC_IPPROTO_UDP && !pk.is_frag) {
+			struct rv_stream *s = bench_stream_find(&tab, &pk, &h);
+			acc += s ? s->sport : h & 1;
+		}
+	}
+	double t1 = now_ns(CLOCK_MONOTONIC);
+	*sink += acc;
+	for (size_t i = 0; i < nall; i++) {
+		htab_remove(&tab, &all[i]->hn);
+		free(all[i]);
+	}
+	free(all);
+	htab_destroy(&tab);
+	return (t1 - t0) / (double)t->n;
+}
+
+/* ---------------------------------------------------------------- sealing: AES-256-GCM of one chunk */
+
+#define SEAL_LOOP 32768u
+#define SEAL_KEYS 64u
+
+/* aead_seal_ctx as engine/recorder.c's seal_chunk calls it (one context,
+ * re-keyed with the call's data key per chunk; the chunk's nonce and AAD),
+ * on plain_len-byte plaintexts, SEAL_LOOP times over SEAL_KEYS data keys.
+ * The plaintext and the output stay in cache; the recorder's malloc of the
+ * ciphertext and wipe of the plaintext are not in the loop.  Returns ns per
+ * chunk, or -1. */
+static double run_seal(size_t plain_len, uint64_t *sink)
+{
+	struct aead *a = aead_new();
+	uint8_t *in = malloc(plain_len ? plain_len : 1), *out = malloc(plain_len + RV_TAG_LEN);
+	struct rv_dek keys[SEAL_KEYS];
+	if (!a || !in || !out) {
+		aead_free(a);
+		free(in);
+		free(out);
+		return -1;
+	}
+	for (size_t i = 0; i < plain_len; i++)
+		in[i] = (uint8_t)(i * 131u + 7u);
+	int bad = 0;
+	for (unsigned k = 0; k < SEAL_KEYS; k++)
+		bad |= dek_generate(&keys[k]);
+	uint8_t aad[STORE_CHUNK_AAD_LEN], nonce[RV_NONCE_LEN];
+	double t0 = now_ns(CLOCK_MONOTONIC);
+	for (uint32_t i = 0; i < SEAL_LOOP; i++) {
+		uint32_t seq = i / SEAL_KEYS;
+		uint16_t idx = (uint16_t)(i & 1u);
+		store_chunk_aad(1000u + (i % SEAL_KEYS), idx, seq, false, aad);
+		store_chunk_nonce(idx, seq, nonce);
+		bad |= aead_seal_ctx(a, keys[i % SEAL_KEYS].key, nonce, aad, sizeof(aad), in, plain_len, out);
+	}
+	double t1 = now_ns(CLOCK_MONOTONIC);
+	*sink += out[plain_len];
+	for (unsigned k = 0; k < SEAL_KEYS; k++)
+		dek_wipe(&keys[k]);
+	aead_free(a);
+	free(in);
+	free(out);
+	return bad ? -1 : (t1 - t0) / SEAL_LOOP;
 }
 
 /* ---------------------------------------------------------------- stage (c): recorder + writer + LMDB */
@@ -287,7 +504,7 @@ static double run_engine(const struct rv_config *cfg, const struct trace *t, dou
 struct rec_result {
 	double wall_ns, engine_cpu_ns, writer_cpu_ns, engine_wall_ns;
 	double workers_cpu_ns; /* pipeline: the worker threads' CPU (call control is engine_cpu_ns) */
-	uint64_t records, chunks_in_store, rc[RC__COUNT];
+	uint64_t records, chunks_in_store, chunk_bytes_in_store, rc[RC__COUNT];
 	uint64_t held_calls; /* calls whose audio was held pending a decision */
 	unsigned nworkers;   /* 0: the single engine; else pipeline workers */
 	struct pipeline_wstats wst[PIPELINE_MAX_WORKERS];
@@ -323,13 +540,18 @@ static int count_rec(void *ctx, const struct store_rec *rec, const uint8_t *seal
 	return 0;
 }
 
+struct chunkcount {
+	uint64_t n, bytes; /* chunks, their sealed bytes (ciphertext + tag) */
+};
+
 static int count_chunk(void *ctx, uint16_t stream, uint32_t seq, const uint8_t *ct, size_t len)
 {
 	(void)stream;
 	(void)seq;
 	(void)ct;
-	(void)len;
-	(*(uint64_t *)ctx)++;
+	struct chunkcount *cc = ctx;
+	cc->n++;
+	cc->bytes += len;
 	return 0;
 }
 
@@ -401,8 +623,11 @@ static void bstore_close_and_check(const struct opts *o, const char *label, int 
 	if (store_read_begin(b->st, &rt) == 0) {
 		store_each_record(rt, count_rec, &ids);
 		r->records = ids.n;
+		struct chunkcount cc = { 0 };
 		for (size_t i = 0; i < ids.n; i++)
-			store_each_chunk(rt, ids.v[i], count_chunk, &r->chunks_in_store);
+			store_each_chunk(rt, ids.v[i], count_chunk, &cc);
+		r->chunks_in_store = cc.n;
+		r->chunk_bytes_in_store = cc.bytes;
 		store_read_end(rt);
 	}
 	if (ids.oom)
@@ -612,7 +837,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: bench_pipeline PCAP [--runs N] [--exempt-regex RE] [--truth-calls N]\n"
 			"       [--truth-kept N] [--truth-call-minutes X] [--truth-rtp-bytes N] [--tmpdir DIR]\n"
-			"       [--workers N] [--only decode|engine|recorder|workers]\n"
+			"       [--workers N] [--only decode|lookup|sip|engine|recorder|workers]\n"
 			"--workers N: also run the recorder on the multi-worker pipeline with N workers (default 2;\n"
 			"0: no such run)\n");
 }
@@ -680,15 +905,52 @@ int main(int argc, char **argv)
 	struct memtrack mc = { .at = calloc(ns, sizeof(size_t)), .calls = calloc(ns, sizeof(uint64_t)), .cap = ns };
 	double dec[MAX_RUNS], eng[MAX_RUNS], engc[MAX_RUNS], rec[MAX_RUNS], recc[MAX_RUNS], wrc[MAX_RUNS],
 		recw[MAX_RUNS], wk[MAX_RUNS], wkctl[MAX_RUNS], wkw[MAX_RUNS], wkwr[MAX_RUNS];
-	uint64_t sink = 0, created = 0, held_calls = 0;
+	/* the stage split: lookup (decode + flow lookup), the SIP frames alone
+	 * (decode, engine), one chunk's seal; all but seal in ns per packet of
+	 * the whole trace */
+	double lk[MAX_RUNS], sipdec[MAX_RUNS], sipeng[MAX_RUNS], sipengc[MAX_RUNS], sipst[MAX_RUNS], seal[MAX_RUNS];
+	uint64_t rchunks[MAX_RUNS];
+	uint64_t sink = 0, created = 0, screated = 0, held_calls = 0, flows = 0, sip_created = 0, sip_screated = 0;
+	size_t seal_len = 0;
+	bool want_split = !only, want_lookup = !only || !strcmp(only, "lookup"),
+	     want_sip = !only || !strcmp(only, "sip");
+	struct trace sip = { 0 };
+	uint64_t sip_tcp = 0, frags = 0;
+	if (want_sip && select_sip(cfg, &t, &sip, &sip_tcp, &frags) != 0) {
+		fprintf(stderr, "bench_pipeline: out of memory selecting the SIP frames\n");
+		return 1;
+	}
+	double sip_share = t.n ? (double)sip.n / (double)t.n : 0;
 	int status = 0;
 	struct rec_result last = { 0 }, wlast = { 0 };
 	bool wavail = o.workers > 0, rec_bad = false, wk_bad = false;
 	for (int k = 0; k < o.runs; k++) {
-		if (!only || !strcmp(only, "decode"))
+		if (!only || !strcmp(only, "decode") || !strcmp(only, "lookup"))
 			dec[k] = run_decode(&t, &sink);
+		if (want_lookup && (lk[k] = run_lookup(cfg, &t, &sink, &flows)) < 0) {
+			fprintf(stderr, "bench_pipeline: out of memory building the flow table\n");
+			return 1;
+		}
+		if (want_sip && sip.n) {
+			/* the SIP frames take a few tens of ms: SIP_REPS paired
+			 * repetitions, their median, so one scheduling hiccup does
+			 * not make the run's figure */
+			double d[SIP_REPS], e[SIP_REPS], ec[SIP_REPS], x[SIP_REPS];
+			for (int j = 0; j < SIP_REPS; j++) {
+				d[j] = run_decode(&sip, &sink) * sip_share;
+				e[j] = run_engine(cfg, &sip, &ec[j], NULL, &sip_created, &sip_screated) * sip_share;
+				ec[j] *= sip_share;
+				x[j] = e[j] - d[j];
+			}
+			sipdec[k] = stat3_of(d, SIP_REPS).med;
+			sipeng[k] = stat3_of(e, SIP_REPS).med;
+			sipengc[k] = stat3_of(ec, SIP_REPS).med;
+			sipst[k] = stat3_of(x, SIP_REPS).med;
+		} else if (want_sip) {
+			sipdec[k] = sipeng[k] = sipengc[k] = sipst[k] = 0;
+		}
 		if (!only || !strcmp(only, "engine"))
-			eng[k] = run_engine(cfg, &t, &engc[k], k == 0 ? &mb : NULL, &created);
+			eng[k] = run_engine(cfg, &t, &engc[k], k == 0 ? &mb : NULL, &created, &screated);
 		if (!only || !strcmp(only, "recorder")) {
 			struct rec_result r;
 			if (run_recorder(&o, &t, k, k == 0 ? &mc : NULL, &r) != 0)
@@ -701,6 +963,16 @@ int main(int argc, char **argv)
 				status = 2, rec_bad = true;
 			held_calls = r.held_calls;
 			last = r;
+			/* sealing: one chunk of this run's mean chunk size, in a loop */
+			rchunks[k] = r.rc[RC_chunks];
+			seal_len = r.chunks_in_store && r.chunk_bytes_in_store / r.chunks_in_store > RV_TAG_LEN
+					   ? (size_t)((r.chunk_bytes_in_store + r.chunks_in_store / 2) / r.chunks_in_store) -
+						     RV_TAG_LEN
+					   : STORE_CHUNK_PLAIN_MAX;
+			if ((seal[k] = run_seal(seal_len, &sink)) < 0) {
+				fprintf(stderr, "bench_pipeline: aead_seal_ctx failed\n");
+				return 1;
+			}
 		}
 		if (wavail && (!only || !strcmp(only, "workers"))) {
 			struct rec_result r;
@@ -722,12 +994,44 @@ int main(int argc, char **argv)
 		fprintf(stderr, "run %d done\n", k + 1);
 	}
 	fprintf(stderr, "(decode checksum %" PRIu64 ")\n", sink);
-	if (!only || !strcmp(only, "decode"))
+	if (!only || !strcmp(only, "decode") || !strcmp(only, "lookup"))
 		put3("decode_ns", stat3_of(dec, o.runs));
+	if (want_lookup) {
+		printf("lookup_flows %" PRIu64 "\n", flows);
+		double v[MAX_RUNS];
+		for (int k = 0; k < o.runs; k++)
+			v[k] = lk[k] - dec[k];
+		put3("lookup_ns", stat3_of(lk, o.runs));
+		put3("stage_lookup_ns", stat3_of(v, o.runs));
+	}
+	if (want_sip) {
+		printf("sip_frames %zu\nsip_tcp_frames %" PRIu64 "\nip_fragments %" PRIu64 "\n", sip.n, sip_tcp, frags);
+		printf("sip_calls_created %" PRIu64 "\nsip_streams_created %" PRIu64 "\n", sip_created, sip_screated);
+		put3("sip_decode_ns", stat3_of(sipdec, o.runs));
+		put3("sip_engine_ns", stat3_of(sipeng, o.runs));
+		put3("sip_engine_cpu_ns", stat3_of(sipengc, o.runs));
+		put3("stage_sip_ns", stat3_of(sipst, o.runs));
+	}
+	if (!only || !strcmp(only, "recorder")) {
+		printf("seal_plain_bytes %zu\n", seal_len);
+		put3("seal_chunk_ns", stat3_of(seal, o.runs));
+	}
+	if (want_split) {
+		/* per run: the rest of the null-sink engine, sealing, the gate */
+		double med[MAX_RUNS], sl[MAX_RUNS], gate[MAX_RUNS];
+		for (int k = 0; k < o.runs; k++) {
+			med[k] = eng[k] - dec[k] - sipst[k] - (lk[k] - dec[k]);
+			sl[k] = seal[k] * (double)rchunks[k] / (double)t.n;
+			gate[k] = recc[k] - engc[k] - sl[k];
+		}
+		put3("stage_media_ns", stat3_of(med, o.runs));
+		put3("stage_seal_ns", stat3_of(sl, o.runs));
+		put3("stage_gate_ns", stat3_of(gate, o.runs));
+	}
 	if (!only || !strcmp(only, "engine")) {
 		put3("engine_ns", stat3_of(eng, o.runs));
 		put3("engine_cpu_ns", stat3_of(engc, o.runs));
-		printf("calls_created %" PRIu64 "\n", created);
+		printf("calls_created %" PRIu64 "\nstreams_created %" PRIu64 "\n", created, screated);
 		if (mb.n) {
 			size_t k = peak_at(&mb);
 			printf("peak_calls %" PRIu64 "\n", mb.calls[k]);
@@ -791,6 +1095,7 @@ int main(int argc, char **argv)
 	free(mb.calls);
 	free(mc.at);
 	free(mc.calls);
+	free(sip.f);
 	free(t.f);
 	free(t.arena);
 	return status;
