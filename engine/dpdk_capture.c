@@ -1104,6 +1104,7 @@ static bool deliver(struct capture *c, struct rte_mbuf *m, capture_cb cb, void *
 	c->last_ts = ts;
 	uint32_t len = rte_pktmbuf_pkt_len(m), wire = len;
 	const uint8_t *p;
+	void *owner = m; /* what a pipeline worker may keep: not our copy in seg */
 	if (m->nb_segs == 1) {
 		p = rte_pktmbuf_mtod(m, const uint8_t *);
 		if (len > m->data_len)
@@ -1116,13 +1117,10 @@ static bool deliver(struct capture *c, struct rte_mbuf *m, capture_cb cb, void *
 		p = rte_pktmbuf_read(m, 0, len, c->seg);
 		if (!p)
 			return false;
-		if (c->frame) {
-			c->frame(c->work_ctx, ts, p, len, wire, NULL); /* p is our copy: no owner to pass */
-			return false;
-		}
+		owner = NULL;
 	}
 	if (c->frame)
-		return c->frame(c->work_ctx, ts, p, len, wire, m);
+		return c->frame(c->work_ctx, ts, p, len, wire, owner);
 	cb(ctx, ts, p, len, wire);
 	return false;
 }
@@ -1234,6 +1232,7 @@ void dpdk_capture_totals(struct capture *c, struct dpdk_totals *t)
 		const struct dq *q = &c->q[i];
 		t->received += ld_(&q->rx);
 		t->ring_full += ld_(&q->ring_full);
+		t->frag_reassembled += ld_(&q->frag_done);
 		t->frag_absorbed += ld_(&q->frag_absorbed);
 		t->frag_freed += ld_(&q->frag_freed);
 		t->frag_held += ld_(&q->frag_held);
@@ -1286,14 +1285,11 @@ size_t dpdk_capture_detail(struct capture *c, struct stats_kv *kv, size_t max)
 	size_t n = 0;
 	char lb[48];
 	struct dpdk_totals t;
-	uint64_t done = 0;
 	dpdk_capture_totals(c, &t);
-	for (unsigned i = 0; i < c->nq; i++)
-		done += ld_(&c->q[i].frag_done);
 	kv_put(kv, &n, max, "dpdk_received", "", t.received);
 	kv_put(kv, &n, max, "dpdk_processed", "", t.processed);
 	kv_put(kv, &n, max, "dpdk_ring_full_drops", "", t.ring_full);
-	kv_put(kv, &n, max, "dpdk_frag_reassembled", "", done);
+	kv_put(kv, &n, max, "dpdk_frag_reassembled", "", t.frag_reassembled);
 	kv_put(kv, &n, max, "dpdk_frag_absorbed", "", t.frag_absorbed);
 	kv_put(kv, &n, max, "dpdk_frag_freed", "", t.frag_freed);
 	kv_put(kv, &n, max, "dpdk_frag_held", "", t.frag_held);

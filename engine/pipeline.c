@@ -38,8 +38,6 @@ static const int worker_counters[] = { C_rtp_events,  C_rtp_non_dtmf_events,    
 #define N_WORKER_COUNTERS (sizeof(worker_counters) / sizeof(worker_counters[0]))
 
 struct pworker {
-	struct pipeline *pl;
-	unsigned idx;
 	struct rv_ring *ring;
 	struct engine *e;
 	uint64_t last_hk_seq;
@@ -52,7 +50,6 @@ struct pworker {
 };
 
 struct pipeline {
-	const struct rv_config *cfg;
 	struct rv_config wcfg;      /* the workers' copy: per-worker shares of the totals */
 	unsigned n;
 	struct pworker *w;
@@ -129,33 +126,30 @@ static bool unit_data(struct pipeline *pl, struct unit *u, const uint8_t *p, siz
 	return true;
 }
 
-static void route_sip(void *ctx, uint64_t h, const uint8_t *msg, size_t len, const struct ip_addr *src,
-		      uint16_t sport, const struct ip_addr *dst, uint16_t dport, uint64_t ts)
+/* Hands bytes p..p+len between src and dst to the worker owning Call-ID
+ * hash h (a datagram may travel zero-copy with its frame, see unit_data). */
+static void route(struct pipeline *pl, uint8_t kind, uint64_t h, const uint8_t *p, size_t len,
+		  const struct ip_addr *src, uint16_t sport, const struct ip_addr *dst, uint16_t dport, uint64_t ts)
 {
-	struct pipeline *pl = ctx;
 	struct unit u;
-	unit_fill(pl, &u, U_SIP, ts);
+	unit_fill(pl, &u, kind, ts);
 	u.src = *src;
 	u.dst = *dst;
 	u.sport = sport;
 	u.dport = dport;
-	if (!unit_data(pl, &u, msg, len, false))
-		return;
-	push(pl, (unsigned)(h % pl->n), &u);
+	if (unit_data(pl, &u, p, len, kind == U_MEDIA))
+		push(pl, (unsigned)(h % pl->n), &u);
+}
+
+static void route_sip(void *ctx, uint64_t h, const uint8_t *msg, size_t len, const struct ip_addr *src,
+		      uint16_t sport, const struct ip_addr *dst, uint16_t dport, uint64_t ts)
+{
+	route(ctx, U_SIP, h, msg, len, src, sport, dst, dport, ts);
 }
 
 static void route_media(void *ctx, uint64_t h, const struct pkt *p, uint64_t ts)
 {
-	struct pipeline *pl = ctx;
-	struct unit u;
-	unit_fill(pl, &u, U_MEDIA, ts);
-	u.src = p->src;
-	u.dst = p->dst;
-	u.sport = p->sport;
-	u.dport = p->dport;
-	if (!unit_data(pl, &u, p->payload, p->payload_len, true))
-		return;
-	push(pl, (unsigned)(h % pl->n), &u);
+	route(ctx, U_MEDIA, h, p->payload, p->payload_len, &p->src, p->sport, &p->dst, p->dport, ts);
 }
 
 static const struct engine_router router = { route_sip, route_media };
@@ -173,7 +167,6 @@ struct pipeline *pipeline_new(const struct rv_config *cfg, unsigned n, const str
 		snprintf(err, errlen, "pipeline: out of memory");
 		return NULL;
 	}
-	pl->cfg = cfg;
 	pl->wcfg = *cfg;
 	pl->wcfg.consent_max_pending_total = cfg->consent_max_pending_total / n;
 	pl->n = n;
@@ -188,8 +181,6 @@ struct pipeline *pipeline_new(const struct rv_config *cfg, unsigned n, const str
 		struct pworker *pw = &pl->w[i];
 		char name[32];
 		snprintf(name, sizeof(name), "rv_work%u", i);
-		pw->pl = pl;
-		pw->idx = i;
 		pw->ring = rv_ring_new(name, sizeof(struct unit), (unsigned)cfg->dpdk_ring_size);
 		pw->e = engine_new(&pl->wcfg, sink, sink_ctx[i]);
 		if (!pw->ring || !pw->e)
@@ -240,11 +231,6 @@ unsigned pipeline_workers(const struct pipeline *pl)
 void pipeline_set_link(struct pipeline *pl, enum dec_link link)
 {
 	engine_set_link(pl->ctl, link);
-}
-
-struct engine *pipeline_control(struct pipeline *pl)
-{
-	return pl->ctl;
 }
 
 static void broadcast(struct pipeline *pl, uint8_t kind)
@@ -463,11 +449,6 @@ bool pipeline_worker_finished(const struct pipeline *pl, unsigned w)
 {
 	(void)pl, (void)w;
 	return true;
-}
-struct engine *pipeline_control(struct pipeline *pl)
-{
-	(void)pl;
-	return NULL;
 }
 
 #endif

@@ -90,8 +90,6 @@ bool pipeline_worker_finished(const struct pipeline *pl, unsigned w);
 /* Counters of the whole pipeline: call control's, with the worker-only
  * ones (in-band DTMF) summed from the workers. */
 void pipeline_counters(const struct pipeline *pl, struct rv_counters *out);
-/* Call control's engine (stats: sizes). */
-struct engine *pipeline_control(struct pipeline *pl);
 struct pipeline_wstats {
 	uint64_t units;        /* units handed to the worker by call control */
 	uint64_t waits;        /* times call control found its ring full and waited */

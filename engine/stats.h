@@ -86,7 +86,7 @@ void dpdk_capture_release(void *mbuf);
  * queue has stopped. */
 struct dpdk_totals {
 	uint64_t received, processed, ring_full;
-	uint64_t frag_absorbed, frag_freed, frag_held;
+	uint64_t frag_reassembled, frag_absorbed, frag_freed, frag_held;
 };
 void dpdk_capture_totals(struct capture *c, struct dpdk_totals *t);
 #endif
