@@ -61,6 +61,10 @@ struct pipeline {
 	uint32_t cur_len;
 	void *cur_owner;
 	bool owner_taken;
+	/* the unit that took cur_owner: sent only once call control is done
+	 * with the frame (the worker frees it, and the mbuf is then reused) */
+	struct unit held;
+	unsigned held_w;
 	uint64_t hk_seq, hk_ts;
 	uint64_t last_bcast_us;
 };
@@ -137,8 +141,14 @@ static void route(struct pipeline *pl, uint8_t kind, uint64_t h, const uint8_t *
 	u.dst = *dst;
 	u.sport = sport;
 	u.dport = dport;
-	if (unit_data(pl, &u, p, len, kind == U_MEDIA))
+	if (!unit_data(pl, &u, p, len, kind == U_MEDIA))
+		return;
+	if (u.owner) {
+		pl->held = u;
+		pl->held_w = (unsigned)(h % pl->n);
+	} else {
 		push(pl, (unsigned)(h % pl->n), &u);
+	}
 }
 
 static void route_sip(void *ctx, uint64_t h, const uint8_t *msg, size_t len, const struct ip_addr *src,
@@ -262,6 +272,10 @@ bool pipeline_frame(struct pipeline *pl, uint64_t ts, const uint8_t *frame, uint
 	engine_packet(pl->ctl, ts, frame, caplen, wirelen);
 	pl->cur = NULL;
 	pl->cur_owner = NULL;
+	/* a frame is one datagram: its unit is the frame's only one, so
+	 * sending it last keeps the order */
+	if (pl->owner_taken)
+		push(pl, pl->held_w, &pl->held);
 	after_housekeeping(pl);
 	return pl->owner_taken;
 }
